@@ -1,0 +1,9 @@
+"""gankit: train and study adversarial generative models, with exact reference values.
+
+Importing the package is cheap; the heavy modules (torch, scipy, POT) load on first use:
+``from gankit.divergences import js``.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

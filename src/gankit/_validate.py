@@ -1,0 +1,92 @@
+"""The one validator module: checks at the boundary, messages that name what was wrong.
+
+Every message names the parameter, the value and what was expected, on one line.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from gankit._arrays import ArrayLike, to_numpy
+from gankit.errors import GankitError
+
+# Probability vectors may be off by rounding; anything further is a user error.
+NORMALISATION_TOL = 1e-6
+
+
+def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite number > 0 (>= 0)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise GankitError(f"{name} must be a finite number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise GankitError(f"{name} must be {bound}, got {value!r}")
+    return float(value)
+
+
+def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise GankitError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise GankitError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_same_shape(name_a: str, a: ArrayLike, name_b: str, b: ArrayLike) -> None:
+    """Raise when two arrays differ in shape."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise GankitError(
+            f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} "
+            f"and {tuple(b.shape)}"
+        )
+
+
+def check_finite(name: str, x: ArrayLike) -> None:
+    """Raise when ``x`` holds NaN or infinity."""
+    values = to_numpy(x)
+    if np.isnan(values).any():
+        raise GankitError(f"{name} contains NaN")
+    if np.isinf(values).any():
+        raise GankitError(f"{name} contains infinity")
+
+
+def check_probability(name: str, x: ArrayLike, *, cell: float = 1.0) -> None:
+    """Raise unless ``x`` is finite, non-negative and sums to 1 over its last axis.
+
+    With ``cell`` (a grid's cell volume) ``x`` holds density values and ``sum(x) * cell``
+    must be 1.
+    """
+    check_finite(name, x)
+    values = to_numpy(x)
+    if values.ndim == 0:
+        raise GankitError(f"{name} must have at least one axis, got a scalar")
+    if values.shape[-1] == 0:
+        raise GankitError(f"{name} must not be empty")
+    if (values < 0).any():
+        raise GankitError(f"{name} has negative entries (min {values.min():.3g})")
+    totals = values.sum(axis=-1) * cell
+    worst = float(np.abs(totals - 1.0).max())
+    if worst > NORMALISATION_TOL:
+        what = "sum(density) * cell" if cell != 1.0 else "sum"
+        raise GankitError(
+            f"{name} is not normalised: {what} is {float(totals.flat[0]):.6g}, expected 1 "
+            "(pass normalize=True to rescale)"
+        )
+
+
+def check_samples(name: str, x: ArrayLike) -> np.ndarray:
+    """Return samples as a float64 array of shape (n, d); 1-D input becomes (n, 1)."""
+    values = to_numpy(x)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise GankitError(f"{name} must have shape (n,) or (n, d), got {values.shape}")
+    if values.shape[0] == 0:
+        raise GankitError(f"{name} must hold at least one sample")
+    check_finite(name, values)
+    return values
