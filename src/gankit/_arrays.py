@@ -28,7 +28,9 @@ def as_array(x: ArrayLike, like: ArrayLike | None = None) -> ArrayLike:
     if is_torch(x):
         return x if x.is_floating_point() else x.double()
     if like is not None and is_torch(like):
-        return torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=like.dtype, device=like.device)
+        return torch.as_tensor(
+            np.asarray(x, dtype=np.float64), dtype=like.dtype, device=like.device
+        )
     return np.asarray(x, dtype=np.float64)
 
 

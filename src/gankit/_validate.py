@@ -6,12 +6,13 @@ Every message names the parameter, the value and what was expected, on one line.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from gankit._arrays import ArrayLike, to_numpy
+from gankit._arrays import ArrayLike, is_torch, to_numpy
 from gankit.errors import GankitError
 
 # Probability vectors may be off by rounding; anything further is a user error.
@@ -90,3 +91,29 @@ def check_samples(name: str, x: ArrayLike) -> np.ndarray:
         raise GankitError(f"{name} must hold at least one sample")
     check_finite(name, values)
     return values
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    """Return ``value``, or raise if it is not one of ``choices`` (all listed in the message)."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise GankitError(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def check_scores(name: str, x: Any) -> Any:
+    """Return a batch of logits or critic scores as a 1-D tensor of shape (B,).
+
+    Accepts a floating-point ``torch.Tensor`` of shape (B,) or (B, 1) with B >= 1. Only the
+    shape and dtype are checked (no host sync), so this is cheap inside a training loop.
+    """
+    if not is_torch(x):
+        raise GankitError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise GankitError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    shape = tuple(x.shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise GankitError(f"{name} must have shape (B,) or (B, 1), got {shape}")
+    if shape[0] == 0:
+        raise GankitError(f"{name} must hold at least one score, got shape {shape}")
+    return x.reshape(-1)

@@ -1,0 +1,23 @@
+"""Shared test fixtures: a fixed seed for every test, and one tolerance helper."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything() -> None:
+    """Tests that forget to pass a generator still run the same way every time."""
+    torch.manual_seed(0)
+    np.random.seed(0)  # noqa: NPY002 - the legacy global RNG, in case a library uses it
+
+
+def close(actual: float, expected: float, *, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
+    """The one tolerance rule: equal infinities, or within ``rel``/``abs_`` of each other."""
+    if math.isinf(expected) or math.isinf(actual):
+        return actual == expected
+    return math.isclose(actual, expected, rel_tol=rel, abs_tol=abs_)
