@@ -117,3 +117,10 @@ def check_scores(name: str, x: Any) -> Any:
     if shape[0] == 0:
         raise GankitError(f"{name} must hold at least one score, got shape {shape}")
     return x.reshape(-1)
+
+
+def check_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise GankitError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
