@@ -19,6 +19,28 @@ EXAMPLES_EPILOG = """examples:
   gankit examples --thetas 0 0.5 2
 """
 
+TRAIN_EPILOG = """examples:
+  gankit train --data ring --out runs/ring                  the default recipe (wgan-gp)
+  gankit train --recipe nsgan --data grid:side=5 --out runs/grid --steps 3000 --seed 1
+  gankit train --recipe wgan --data ring --out runs/w --config wgan.toml --time-limit 600
+  gankit train --resume runs/ring --steps 4000              continue to 4000 steps in all
+
+Every field of the resolved configuration (see DIR/config.toml) can be set in a TOML file
+(--config) or by its flag; flags win over the file, the file over the recipe's defaults.
+Data specs: ring:modes=8,radius=2,std=0.02  grid:side=5,spacing=2,std=0.05  swissroll
+uniform1d:low=0,high=1  gmm1d:means=-2;2,std=0.5  segments:theta=0.5
+"""
+
+SAMPLE_EPILOG = """examples:
+  gankit sample runs/ring --n 5000 --out samples.npy
+  gankit sample runs/ring --n 2000 --out samples.png
+"""
+
+EVAL_EPILOG = """examples:
+  gankit eval runs/ring
+  gankit eval runs/ring --n 5000 --json
+"""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors with exit code 2 on one line, without usage."""
@@ -32,6 +54,151 @@ def _cmd_examples(args: argparse.Namespace) -> int:
 
     print(examples_table(args.thetas))
     return 0
+
+
+def _train_flags(args: argparse.Namespace) -> dict[str, object]:
+    from gankit.train.config import FIELDS
+
+    values = {name: getattr(args, name, None) for name in FIELDS if name not in ("recipe",)}
+    if args.lr is not None:
+        values["lr_g"] = values["lr_g"] if values["lr_g"] is not None else args.lr
+        values["lr_d"] = values["lr_d"] if values["lr_d"] is not None else args.lr
+    return values
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from gankit.train.config import read_toml
+    from gankit.train.loop import TrainingDiverged
+    from gankit.train.runs import resume_run, start_run
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    flags = _train_flags(args)
+    try:
+        if args.resume is not None:
+            if args.out is not None or args.recipe is not None or args.config is not None:
+                raise GankitError("--resume takes only run controls (--steps, --time-limit ...)")
+            result = resume_run(args.resume, flags, progress=not args.quiet, log=log)
+        else:
+            if args.out is None:
+                raise GankitError("train needs --out DIR (or --resume DIR)")
+            file_values = read_toml(args.config) if args.config is not None else None
+            result = start_run(
+                args.out, args.recipe, file_values, flags, progress=not args.quiet, log=log
+            )
+    except TrainingDiverged as error:
+        print(f"gankit: training stopped: {error}", file=sys.stderr)
+        return 3
+    if result.status == "interrupted":
+        log(
+            f"gankit: interrupted at step {result.step}; checkpoint saved. "
+            f"Continue with: gankit train --resume {result.run_dir}"
+        )
+        return 130
+    reason = "time limit reached" if result.status == "time_limit" else "done"
+    log(
+        f"gankit: {reason} at step {result.step} in {result.seconds:.1f} s. "
+        f"Run folder: {result.run_dir} (figures in {result.run_dir / 'samples'})"
+    )
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from gankit.train.runs import draw_samples
+
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".png"):
+        raise GankitError(f"--out must end in .npy or .png, got {args.out!r}")
+    samples = draw_samples(args.run_dir, args.n, args.seed)
+    if out.suffix == ".npy":
+        np.save(out, samples)
+    else:
+        import torch
+
+        from gankit.data import make_toy
+        from gankit.report.figures import plot_toy_samples
+        from gankit.train.runs import load_run
+
+        config, _, _ = load_run(args.run_dir)
+        real = make_toy(config.data).sample(args.n, torch.Generator().manual_seed(args.seed))
+        plot_toy_samples(real.numpy(), samples, out, title=f"{config.recipe} on {config.data}")
+    print(f"gankit: wrote {args.n} samples to {out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from gankit.train.runs import evaluate_run
+
+    result = evaluate_run(args.run_dir, args.n, args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(key) for key in result)
+        for key, value in result.items():
+            shown = f"{value:.4g}" if isinstance(value, float) else value
+            print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_train_parser(commands: argparse._SubParsersAction) -> None:
+    from gankit.train.config import CHOICES, FIELDS
+    from gankit.train.recipes import DEFAULT_RECIPE, RECIPES
+
+    recipes = "\n".join(f"  {r.name:<8} {r.summary}" for r in RECIPES.values())
+    train = commands.add_parser(
+        "train",
+        help="train a GAN, NS-GAN, WGAN or WGAN-GP; writes a run folder",
+        description=(
+            "Train one recipe on a data set, with a progress bar, metrics.jsonl, figures in\n"
+            f"samples/ and atomic checkpoints. Recipes:\n{recipes}\n"
+            f"Without --recipe: {DEFAULT_RECIPE}, the best default on the toy sets."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=TRAIN_EPILOG,
+    )
+    train.add_argument("--recipe", choices=sorted(RECIPES), help="objective and paper defaults")
+    train.add_argument("--out", help="run folder to create")
+    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR")
+    train.add_argument("--config", metavar="FILE.toml", help="TOML file of configuration keys")
+    train.add_argument("--lr", type=float, help="learning rate of both players")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    helps = {
+        "data": "data spec, e.g. ring:modes=8 (default ring)",
+        "steps": "total generator iterations",
+        "seed": "seed of every random draw",
+        "n_critic": "critic/discriminator steps per generator step",
+        "time_limit": "stop (with a checkpoint) after this many seconds",
+        "precision": "auto: bf16 only where the hardware runs it natively",
+    }
+    for name, spec in FIELDS.items():
+        if name == "recipe":
+            continue
+        flag = "--" + name.replace("_", "-")
+        kind = type(spec.default)
+        text = helps.get(name, f"the recipe's value, else {spec.default!r}")
+        if kind is bool:
+            train.add_argument(flag, dest=name, action="store_true", default=None, help=text)
+        else:
+            choices = CHOICES.get(name)
+            train.add_argument(flag, dest=name, type=kind, choices=choices, default=None, help=text)
+    train.set_defaults(run=_cmd_train)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +231,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="shifts to tabulate (default: -2 -1 -0.5 -0.25 0 0.25 0.5 1 1.5 2)",
     )
     examples.set_defaults(run=_cmd_examples)
+
+    _add_train_parser(commands)
+
+    sample = commands.add_parser(
+        "sample",
+        help="draw samples from a run's generator (.npy or a .png plot)",
+        description="Draw N samples from the latest checkpoint (EMA weights when kept).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SAMPLE_EPILOG,
+    )
+    sample.add_argument("run_dir", metavar="DIR", help="run folder")
+    sample.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
+    sample.add_argument("--out", required=True, help="output file: .npy array or .png plot")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed")
+    sample.set_defaults(run=_cmd_sample)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure a run against its data (modes, quality, W1)",
+        description=(
+            "Modes covered, high-quality fraction (within 3 std of a mode), reverse KL of the "
+            "mode histogram, exact W1 (POT) and sliced W1 between N generated and N fresh "
+            "real samples. Writes DIR/eval.json."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EVAL_EPILOG,
+    )
+    evaluate.add_argument("run_dir", metavar="DIR", help="run folder")
+    evaluate.add_argument("--n", type=_positive_int, default=2000, help="samples per side")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(run=_cmd_eval)
     return parser
 
 

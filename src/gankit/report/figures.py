@@ -1,0 +1,72 @@
+"""Figures of toy runs: samples over the critic's contour (2-D), histograms and CDFs (1-D).
+
+Like the WGAN-GP toy figures (Gulrajani et al. 2017, Fig. 1): real points, generated points
+and the critic's (or the discriminator's) value on a grid behind them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_toy_samples(
+    real: np.ndarray,
+    fake: np.ndarray,
+    path: str | Path,
+    *,
+    critic: Callable[[np.ndarray], np.ndarray] | None = None,
+    title: str = "",
+) -> Path:
+    """Save a PNG of real vs generated samples; 2-D over the critic's contour, 1-D as
+    histograms and empirical CDFs. ``critic`` maps points ``(n, d)`` to scores ``(n,)``."""
+    plt = _pyplot()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    real, fake = np.asarray(real), np.asarray(fake)
+    if real.shape[1] == 2:
+        fig, ax = plt.subplots(figsize=(5.5, 5))
+        both = np.concatenate([real, fake])
+        low, high = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
+        pad = 0.15 * (high - low).max() + 1e-3
+        low, high = low - pad, high + pad
+        if critic is not None:
+            xs, ys = np.linspace(low[0], high[0], 120), np.linspace(low[1], high[1], 120)
+            grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+            values = critic(grid).reshape(len(ys), len(xs))
+            shade = ax.contourf(xs, ys, values, levels=20, cmap="coolwarm", alpha=0.55)
+            fig.colorbar(shade, ax=ax, label="critic / discriminator")
+        ax.scatter(real[:, 0], real[:, 1], s=4, c="tab:orange", alpha=0.5, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:green", alpha=0.6, label="generated")
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
+        ax.set_aspect("equal")
+        ax.legend(loc="upper right", markerscale=3)
+    else:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+        bins = np.histogram_bin_edges(np.concatenate([real[:, 0], fake[:, 0]]), bins=60)
+        left.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="real")
+        left.hist(fake[:, 0], bins=bins, alpha=0.5, density=True, label="generated")
+        left.set_title("histograms")
+        left.legend()
+        for values, label in ((real[:, 0], "real"), (fake[:, 0], "generated")):
+            ordered = np.sort(values)
+            right.plot(ordered, np.arange(1, len(ordered) + 1) / len(ordered), label=label)
+        right.set_title("empirical CDFs")
+        right.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

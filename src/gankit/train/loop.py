@@ -1,0 +1,407 @@
+"""The alternating training loop: k critic (discriminator) steps, then one generator step.
+
+``train()`` reads in phases: set up (or restore) the run, then per generator iteration the
+critic steps and the generator step, then logging, figures and checkpoints at their intervals.
+Losses come from ``gankit.losses``, constraints from ``gankit.lipschitz`` (THEORY.md §3, §5).
+
+Determinism: every random draw comes from one of three explicit ``torch.Generator`` streams
+(data, noise, interpolation epsilon) whose states are checkpointed, so a resumed run continues
+bit-identically on the CPU. Host syncs (``.item()``) happen only on logging steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gankit import losses
+from gankit.data import make_toy
+from gankit.errors import GankitError
+from gankit.lipschitz import clip_weights, gradient_penalty
+from gankit.models import MLPCritic, MLPGenerator
+from gankit.train.checkpoint import load_checkpoint, save_checkpoint
+from gankit.train.config import TrainConfig
+from gankit.train.hardware import Hardware, resolve_hardware
+from gankit.train.recipes import get_recipe
+
+STREAMS = ("data", "noise", "epsilon")
+FIGURE_SAMPLES = 1024
+
+
+class TrainingDiverged(GankitError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class RunState:
+    """Everything a step reads or changes; all of it goes into a checkpoint."""
+
+    config: TrainConfig
+    hardware: Hardware
+    generator: nn.Module
+    critic: nn.Module
+    ema: nn.Module | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    streams: dict[str, torch.Generator]
+    step: int = 0
+    # Non-finite losses are noticed without a host sync: flags and values stay on device.
+    first_bad_step: torch.Tensor = field(default_factory=lambda: torch.tensor(-1))
+    bad_losses: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
+
+
+@dataclass
+class TrainResult:
+    """How a call to :func:`train` ended."""
+
+    step: int
+    status: str  # "completed", "time_limit" or "interrupted"
+    seconds: float
+    run_dir: Path
+
+
+def build_models(config: TrainConfig, data_dim: int) -> tuple[nn.Module, nn.Module]:
+    """The MLP generator and critic/discriminator of a toy run."""
+    shape = {"width": config.width, "depth": config.depth, "activation": config.activation}
+    generator = MLPGenerator(config.latent_dim, data_dim, **shape)
+    critic = MLPCritic(data_dim, **shape)
+    return generator, critic
+
+
+def _optimizer(config: TrainConfig, params: Iterator[nn.Parameter], lr: float):
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2))
+
+
+def _seeded_streams(seed: int, device: torch.device) -> dict[str, torch.Generator]:
+    """One generator per kind of draw, seeded apart from each other."""
+    streams = {}
+    for index, name in enumerate(STREAMS):
+        # Toy data is drawn on the CPU; noise and epsilon where the models live.
+        stream = torch.Generator(device="cpu" if name == "data" else device)
+        stream.manual_seed(seed * 1000 + index)
+        streams[name] = stream
+    return streams
+
+
+def new_run(config: TrainConfig, hardware: Hardware) -> RunState:
+    """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams."""
+    dataset = make_toy(config.data)
+    torch.manual_seed(config.seed)  # only the weight initialisation draws from the global RNG
+    generator, critic = build_models(config, dataset.dim)
+    generator.to(hardware.device)
+    critic.to(hardware.device)
+    ema = None
+    if config.ema_decay > 0:
+        ema = copy.deepcopy(generator).requires_grad_(False)
+    return RunState(
+        config=config,
+        hardware=hardware,
+        generator=generator,
+        critic=critic,
+        ema=ema,
+        opt_g=_optimizer(config, generator.parameters(), config.lr_g),
+        opt_d=_optimizer(config, critic.parameters(), config.lr_d),
+        streams=_seeded_streams(config.seed, hardware.device),
+        first_bad_step=torch.tensor(-1, device=hardware.device),
+        bad_losses=torch.zeros(2, device=hardware.device),
+    )
+
+
+def state_dict(run: RunState) -> dict[str, Any]:
+    """The checkpoint of a run: tensors and plain types only (``weights_only`` loadable)."""
+    return {
+        "format": "gankit-checkpoint-1",
+        "step": run.step,
+        "config": run.config.to_dict(),
+        "generator": run.generator.state_dict(),
+        "critic": run.critic.state_dict(),
+        "ema": run.ema.state_dict() if run.ema is not None else None,
+        "opt_g": run.opt_g.state_dict(),
+        "opt_d": run.opt_d.state_dict(),
+        "streams": {name: s.get_state() for name, s in run.streams.items()},
+        "torch_rng": torch.get_rng_state(),
+    }
+
+
+def restore_run(config: TrainConfig, hardware: Hardware, state: dict[str, Any]) -> RunState:
+    """Rebuild a run from a checkpoint written by :func:`state_dict`."""
+    run = new_run(config, hardware)
+    run.generator.load_state_dict(state["generator"])
+    run.critic.load_state_dict(state["critic"])
+    if run.ema is not None and state.get("ema") is not None:
+        run.ema.load_state_dict(state["ema"])
+    run.opt_g.load_state_dict(state["opt_g"])
+    run.opt_d.load_state_dict(state["opt_d"])
+    for name, stream in run.streams.items():
+        stream.set_state(state["streams"][name])
+    torch.set_rng_state(state["torch_rng"])
+    run.step = int(state["step"])
+    return run
+
+
+def _autocast(run: RunState):
+    dtype = run.hardware.autocast_dtype
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(run.hardware.device.type, dtype=dtype)
+
+
+def _noise(run: RunState, n: int) -> torch.Tensor:
+    device = run.hardware.device
+    return torch.randn(n, run.config.latent_dim, generator=run.streams["noise"], device=device)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad.detach().flatten() for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.cat(grads)) if grads else torch.zeros(())
+
+
+def critic_steps(run: RunState, dataset: Any, n_steps: int, measure: bool) -> dict[str, Any]:
+    """``n_steps`` ascent steps of the critic (or discriminator) against a fixed generator."""
+    config, objective = run.config, get_recipe(run.config.recipe).objective
+    out: dict[str, Any] = {}
+    for index in range(n_steps):
+        real = dataset.sample(config.batch_size, run.streams["data"]).to(run.hardware.device)
+        with torch.no_grad(), _autocast(run):
+            fake = run.generator(_noise(run, config.batch_size)).float()
+        with _autocast(run):
+            real_scores, fake_scores = run.critic(real).float(), run.critic(fake).float()
+        if objective == "wasserstein":
+            loss = losses.critic_loss(real_scores, fake_scores)
+        else:
+            loss = losses.d_loss_minimax(real_scores, fake_scores)
+        penalty = torch.zeros((), device=real.device)
+        if config.gp_weight > 0:
+            with _autocast(run):
+                penalty = gradient_penalty(
+                    run.critic, real, fake, config.gp_weight, generator=run.streams["epsilon"]
+                )
+        run.opt_d.zero_grad(set_to_none=True)
+        (loss + penalty).backward()
+        if measure and index == n_steps - 1:
+            out["grad_norm_d"] = _grad_norm(run.critic)
+        run.opt_d.step()
+        if config.clip > 0:
+            clip_weights(run.critic, config.clip)  # after the step: the critic used is in the box
+    out["d_loss"] = loss.detach()
+    out["penalty"] = penalty.detach()
+    if objective == "wasserstein":
+        out["w_estimate"] = (real_scores.mean() - fake_scores.mean()).detach()
+    else:
+        out["d_real"] = torch.sigmoid(real_scores).mean().detach()
+        out["d_fake"] = torch.sigmoid(fake_scores).mean().detach()
+    return out
+
+
+def generator_step(run: RunState, measure: bool) -> dict[str, Any]:
+    """One descent step of the generator through the (frozen) critic."""
+    config, kind = run.config, get_recipe(run.config.recipe).generator_loss
+    run.critic.requires_grad_(False)  # no critic weight gradients are needed here
+    try:
+        with _autocast(run):
+            scores = run.critic(run.generator(_noise(run, config.batch_size))).float()
+        if kind == "saturating":
+            loss = losses.g_loss_saturating(scores)
+        elif kind == "nonsaturating":
+            loss = losses.g_loss_nonsaturating(scores)
+        else:
+            loss = losses.g_loss_wasserstein(scores)
+        run.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+    finally:
+        run.critic.requires_grad_(True)
+    out: dict[str, Any] = {"g_loss": loss.detach()}
+    if measure:
+        out["grad_norm_g"] = _grad_norm(run.generator)
+    run.opt_g.step()
+    if run.ema is not None:
+        with torch.no_grad():
+            # ema <- ema + (1 - decay) * (weights - ema), all parameters in one fused call
+            ema_params: list[torch.Tensor] = list(run.ema.parameters())
+            weights: list[torch.Tensor] = list(run.generator.parameters())
+            torch._foreach_lerp_(ema_params, weights, 1 - config.ema_decay)
+    return out
+
+
+def _critic_steps_at(config: TrainConfig, step: int) -> int:
+    """Critic steps before generator step ``step`` (0-based).
+
+    With ``critic_warmup`` the original WGAN code's schedule: 100 steps for the first 25
+    generator iterations and every 500th (Arjovsky et al. 2017, code; not in the paper).
+    """
+    if config.critic_warmup and (step < 25 or step % 500 == 0):
+        return 100
+    return config.n_critic
+
+
+def _track_nonfinite(run: RunState, values: dict[str, Any]) -> None:
+    """Remember the first step whose losses were not finite, without a host sync."""
+    pair = torch.stack([values["d_loss"].float(), values["g_loss"].float()])
+    fresh = (~torch.isfinite(pair).all()) & (run.first_bad_step < 0)
+    run.first_bad_step = torch.where(fresh, torch.tensor(run.step), run.first_bad_step)
+    run.bad_losses = torch.where(fresh, pair, run.bad_losses)
+
+
+def _check_finite(run: RunState, last_good: int) -> None:
+    bad = int(run.first_bad_step)
+    if bad >= 0:
+        d_loss, g_loss = (float(v) for v in run.bad_losses)
+        raise TrainingDiverged(
+            f"loss became non-finite at step {bad} (d_loss={d_loss}, g_loss={g_loss}); "
+            f"the last good checkpoint (step {last_good}) is kept: resume with a smaller --lr"
+        )
+
+
+def _write_metrics(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def _trim_metrics(path: Path, step: int) -> None:
+    """Drop logged lines past ``step`` (written after the checkpoint a resume starts from)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def _figure(run: RunState, dataset: Any, run_dir: Path) -> None:
+    from gankit.report.figures import plot_toy_samples
+
+    fixed = torch.Generator().manual_seed(12345)  # same points every figure, no training draw
+    z = torch.randn(FIGURE_SAMPLES, run.config.latent_dim, generator=fixed)
+    model = run.ema if run.ema is not None else run.generator
+    with torch.no_grad():
+        fake = model(z.to(run.hardware.device)).float().cpu().numpy()
+    real = dataset.sample(FIGURE_SAMPLES, fixed).numpy()
+
+    def critic(points: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.as_tensor(points, dtype=torch.float32, device=run.hardware.device)
+            return run.critic(x).float().cpu().numpy()
+
+    title = f"{run.config.recipe} on {run.config.data}, step {run.step}"
+    plot_toy_samples(
+        real, fake, run_dir / "samples" / f"step_{run.step:07d}.png", critic=critic, title=title
+    )
+
+
+class _StopSignals:
+    """While active, SIGINT and SIGTERM set a flag instead of killing the process."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    hardware: Hardware | None = None,
+) -> TrainResult:
+    """Train ``config`` into ``run_dir`` (or continue it with ``resume=True``) to ``config.steps``.
+
+    Writes ``metrics.jsonl``, ``samples/`` figures and ``checkpoints/`` (latest plus kept).
+    Stops at ``config.steps``, at ``config.time_limit`` seconds, or on SIGINT/SIGTERM, always
+    writing a checkpoint first. Raises :class:`TrainingDiverged` when a loss is not finite.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hardware = hardware or resolve_hardware(config.device, config.precision)
+    dataset = make_toy(config.data)
+    checkpoints, metrics = run_dir / "checkpoints", run_dir / "metrics.jsonl"
+    if resume:
+        run = restore_run(config, hardware, load_checkpoint(checkpoints / "latest.pt"))
+        _trim_metrics(metrics, run.step)
+    else:
+        run = new_run(config, hardware)
+    last_saved = run.step
+    started = time.perf_counter()
+    interval_start, interval_steps = started, 0
+    status = "completed"
+    bar = _progress_bar(progress, run.step, config.steps)
+    with _StopSignals() as signals:
+        while run.step < config.steps:
+            measure = (run.step + 1) % config.log_every == 0 or run.step + 1 == config.steps
+            values = critic_steps(run, dataset, _critic_steps_at(config, run.step), measure)
+            values.update(generator_step(run, measure))
+            _track_nonfinite(run, values)
+            run.step += 1
+            interval_steps += 1
+            if measure:
+                _check_finite(run, last_saved)
+                now = time.perf_counter()
+                record = {"step": run.step, **{k: float(v) for k, v in values.items()}}
+                record["sec_per_step"] = (now - interval_start) / interval_steps
+                record["time"] = now - started
+                _write_metrics(metrics, record)
+                interval_start, interval_steps = now, 0
+                if bar is not None:
+                    bar.set_postfix(_postfix(record), refresh=False)
+            if bar is not None:
+                bar.update(1)
+            stop = None
+            if signals.received is not None:
+                stop = "interrupted"
+            elif config.time_limit and time.perf_counter() - started >= config.time_limit:
+                stop = "time_limit"
+            last = stop is not None or run.step == config.steps
+            if run.step % config.sample_every == 0 or last:
+                _figure(run, dataset, run_dir)
+            if run.step % config.checkpoint_every == 0 or last:
+                _check_finite(run, last_saved)
+                save_checkpoint(
+                    state_dict(run), checkpoints, run.step, keep_every=config.keep_every
+                )
+                last_saved = run.step
+            if stop:
+                status = stop
+                break
+    if bar is not None:
+        bar.close()
+    return TrainResult(run.step, status, time.perf_counter() - started, run_dir)
+
+
+def _postfix(record: dict[str, Any]) -> dict[str, str]:
+    shown = {"d": record["d_loss"], "g": record["g_loss"]}
+    if "w_estimate" in record:
+        shown["W"] = record["w_estimate"]
+    return {k: f"{v:.3g}" if math.isfinite(v) else str(v) for k, v in shown.items()}
+
+
+def _progress_bar(enabled: bool, start: int, total: int):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, unit="it", dynamic_ncols=True, desc="train")

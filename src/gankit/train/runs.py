@@ -1,0 +1,117 @@
+"""Run folders: start one, resume one, and load a trained generator from one.
+
+``DIR/config.toml`` (resolved configuration), ``DIR/metrics.jsonl``, ``DIR/checkpoints/``,
+``DIR/samples/``, ``DIR/eval.json`` (DESIGN.md, "The run folder").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gankit.data import make_toy
+from gankit.errors import GankitError
+from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
+from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve, write_toml
+from gankit.train.hardware import resolve_hardware
+from gankit.train.loop import TrainResult, build_models, train
+
+EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
+
+
+def start_run(
+    out: str | Path,
+    recipe: str | None = None,
+    file_values: dict[str, Any] | None = None,
+    flag_values: dict[str, Any] | None = None,
+    *,
+    progress: bool = True,
+    log: Any = print,
+) -> TrainResult:
+    """Resolve the configuration, create the run folder and train."""
+    config = resolve(recipe, file_values, flag_values)
+    # A bad data spec fails here, before any folder is made; the canonical spec is recorded.
+    data = make_toy(config.data).spec
+    run_dir = Path(out)
+    if (run_dir / "config.toml").exists():
+        raise GankitError(
+            f"{run_dir} already holds a run: resume it with --resume or pick another --out"
+        )
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GankitError(f"--out {run_dir} exists and is not a folder")
+    hardware = resolve_hardware(config.device, config.precision)
+    config = resolve(
+        config.recipe, {**config.to_dict(), "data": data, "precision": hardware.precision}
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
+    log(
+        f"gankit: {config.recipe} on {config.data}, {config.steps} steps, seed {config.seed}; "
+        f"{hardware.reason}"
+    )
+    return train(config, run_dir, progress=progress, hardware=hardware)
+
+
+def resume_run(
+    run_dir: str | Path,
+    flag_values: dict[str, Any] | None = None,
+    *,
+    progress: bool = True,
+    log: Any = print,
+) -> TrainResult:
+    """Continue a run from its latest checkpoint; only run controls (steps, time limit,
+    device, logging intervals) may change."""
+    run_dir = Path(run_dir)
+    latest_checkpoint(run_dir)
+    saved = read_toml(run_dir / "config.toml")
+    changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
+    fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
+    if fixed:
+        raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
+    config = resolve(str(saved["recipe"]), saved, changes)
+    hardware = resolve_hardware(config.device, config.precision)
+    write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
+    log(f"gankit: resuming {run_dir} to step {config.steps}; {hardware.reason}")
+    return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
+
+
+def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:
+    """The configuration and generator (EMA weights when the run keeps them) of a run."""
+    run_dir = Path(run_dir)
+    state = load_checkpoint(latest_checkpoint(run_dir))
+    config = resolve(str(state["config"]["recipe"]), state["config"])
+    dataset = make_toy(config.data)
+    generator, _ = build_models(config, dataset.dim)
+    weights = state["ema"] if state.get("ema") is not None else state["generator"]
+    generator.load_state_dict(weights)
+    generator.eval()
+    return config, generator, state
+
+
+def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples from a run's generator, shape ``(n, dim)``, reproducible from ``seed``."""
+    config, generator, _ = load_run(run_dir)
+    noise = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        z = torch.randn(n, config.latent_dim, generator=noise)
+        return generator(z).float().numpy()
+
+
+def evaluate_run(run_dir: str | Path, n: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """DESIGN.md's toy metrics of a run against fresh real samples; writes ``eval.json``."""
+    from gankit.metrics import evaluate_toy
+
+    run_dir = Path(run_dir)
+    config, _, state = load_run(run_dir)
+    samples = draw_samples(run_dir, n, seed)
+    dataset = make_toy(config.data)
+    fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
+    real = dataset.sample(n, fresh).numpy()
+    result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
+    result.update(evaluate_toy(samples, dataset, real))
+    (run_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
