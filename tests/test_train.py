@@ -110,6 +110,18 @@ def test_every_recipe_runs_and_logs(tmp_path, recipe):
     assert (tmp_path / "samples" / "step_0000010.png").is_file()
 
 
+def test_tensorboard_scalars_are_written_when_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    loop.train(_config("nsgan", steps=10, data="ring:modes=4"), tmp_path, progress=False)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("g_loss")] == [5, 10]
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert events.Scalars("g_loss")[-1].value == pytest.approx(logged[-1]["g_loss"], rel=1e-6)
+
+
 def test_weight_clipping_keeps_the_critic_in_the_box(tmp_path):
     loop.train(_config("wgan", steps=3, clip=0.01, lr_d=0.1), tmp_path, progress=False)
     state = load_checkpoint(tmp_path / "checkpoints" / "latest.pt")
@@ -118,7 +130,8 @@ def test_weight_clipping_keeps_the_critic_in_the_box(tmp_path):
 
 @pytest.mark.slow
 def test_short_seeded_run_covers_an_easy_ring(tmp_path):
-    # 4 well separated modes; small nets; seed 0. Measured: 4/4 modes, most samples on a mode.
+    # 4 well separated modes, small nets. Measured (seeds 0, 1, 2): 4/4 modes each, high-quality
+    # fractions 0.93, 0.61, 0.91; this test runs seed 0.
     config = _config(
         "wgan-gp",
         steps=600,
@@ -132,7 +145,6 @@ def test_short_seeded_run_covers_an_easy_ring(tmp_path):
         checkpoint_every=600,
     )
     loop.train(config, tmp_path, progress=False)
-    (tmp_path / "config.toml").write_text("")  # evaluate_run reads the checkpoint's config
     result = evaluate_run(tmp_path, n=1000)
     assert result["modes_covered"] == 4
     assert result["high_quality_fraction"] > 0.5

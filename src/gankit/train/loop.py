@@ -12,7 +12,9 @@ bit-identically on the CPU. Host syncs (``.item()``) happen only on logging step
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import copy
+import dataclasses
 import json
 import math
 import signal
@@ -32,7 +34,7 @@ from gankit.errors import GankitError
 from gankit.lipschitz import clip_weights, gradient_penalty
 from gankit.models import MLPCritic, MLPGenerator
 from gankit.train.checkpoint import load_checkpoint, save_checkpoint
-from gankit.train.config import TrainConfig
+from gankit.train.config import TrainConfig, write_toml
 from gankit.train.hardware import Hardware, resolve_hardware
 from gankit.train.recipes import get_recipe
 
@@ -271,6 +273,18 @@ def _write_metrics(path: Path, record: dict[str, Any]) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
+def _open_board(run_dir: Path, resumed_at: int | None) -> Any:
+    """A TensorBoard writer under ``run_dir/tensorboard`` when tensorboard is installed.
+
+    On resume, events logged after the checkpoint's step are purged (they will be redone).
+    """
+    if importlib.util.find_spec("tensorboard") is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(run_dir / "tensorboard"), purge_step=resumed_at)
+
+
 def _trim_metrics(path: Path, step: int) -> None:
     """Drop logged lines past ``step`` (written after the checkpoint a resume starts from)."""
     if not path.exists():
@@ -338,8 +352,10 @@ def train(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     hardware = hardware or resolve_hardware(config.device, config.precision)
+    config = dataclasses.replace(config, precision=hardware.precision)  # record the choice
     dataset = make_toy(config.data)
     checkpoints, metrics = run_dir / "checkpoints", run_dir / "metrics.jsonl"
+    write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
     if resume:
         run = restore_run(config, hardware, load_checkpoint(checkpoints / "latest.pt"))
         _trim_metrics(metrics, run.step)
@@ -350,6 +366,7 @@ def train(
     interval_start, interval_steps = started, 0
     status = "completed"
     bar = _progress_bar(progress, run.step, config.steps)
+    board = _open_board(run_dir, run.step if resume else None)
     with _StopSignals() as signals:
         while run.step < config.steps:
             measure = (run.step + 1) % config.log_every == 0 or run.step + 1 == config.steps
@@ -365,6 +382,9 @@ def train(
                 record["sec_per_step"] = (now - interval_start) / interval_steps
                 record["time"] = now - started
                 _write_metrics(metrics, record)
+                if board is not None:
+                    for key, value in record.items():
+                        board.add_scalar(key, value, run.step)
                 interval_start, interval_steps = now, 0
                 if bar is not None:
                     bar.set_postfix(_postfix(record), refresh=False)
@@ -389,6 +409,8 @@ def train(
                 break
     if bar is not None:
         bar.close()
+    if board is not None:
+        board.close()
     return TrainResult(run.step, status, time.perf_counter() - started, run_dir)
 
 

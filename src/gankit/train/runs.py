@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import torch
 from gankit.data import make_toy
 from gankit.errors import GankitError
 from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
-from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve, write_toml
+from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve
 from gankit.train.hardware import resolve_hardware
 from gankit.train.loop import TrainResult, build_models, train
 
@@ -44,11 +45,7 @@ def start_run(
     if run_dir.exists() and not run_dir.is_dir():
         raise GankitError(f"--out {run_dir} exists and is not a folder")
     hardware = resolve_hardware(config.device, config.precision)
-    config = resolve(
-        config.recipe, {**config.to_dict(), "data": data, "precision": hardware.precision}
-    )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
+    config = dataclasses.replace(config, data=data)
     log(
         f"gankit: {config.recipe} on {config.data}, {config.steps} steps, seed {config.seed}; "
         f"{hardware.reason}"
@@ -74,7 +71,6 @@ def resume_run(
         raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
     config = resolve(str(saved["recipe"]), saved, changes)
     hardware = resolve_hardware(config.device, config.precision)
-    write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
     log(f"gankit: resuming {run_dir} to step {config.steps}; {hardware.reason}")
     return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
 
