@@ -12,9 +12,9 @@ bit-identically on the CPU. Host syncs (``.item()``) happen only on logging step
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import copy
 import dataclasses
+import importlib.util
 import json
 import math
 import signal
