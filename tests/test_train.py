@@ -248,8 +248,12 @@ def test_run_folder_sample_and_eval(tmp_path):
         assert isinstance(result[key], kind), key
     assert result["modes_total"] == 9 and result["n"] == 200
     assert json.loads((run / "eval.json").read_text())["w1"] == result["w1"]
+    with (run / "metrics.jsonl").open("a") as handle:
+        handle.write('{"step": 99, "d_lo')  # a line cut short by a killed process
     resume_run(run, {"steps": 15}, progress=False, log=quiet)
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 15
+    logged = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [5, 10, 15]
     with pytest.raises(ValueError, match="cannot change seed when resuming"):
         resume_run(run, {"steps": 20, "seed": 3}, progress=False, log=quiet)
 

@@ -18,6 +18,7 @@ import importlib.util
 import json
 import math
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -289,7 +290,13 @@ def _trim_metrics(path: Path, step: int) -> None:
     """Drop logged lines past ``step`` (written after the checkpoint a resume starts from)."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= step]
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a line cut short by a killed process
     path.write_text("".join(line + "\n" for line in kept))
 
 
@@ -426,4 +433,13 @@ def _progress_bar(enabled: bool, start: int, total: int):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=start, unit="it", dynamic_ncols=True, desc="train")
+    # In a log file (not a terminal) redraw rarely, so CI logs stay readable.
+    interactive = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        initial=start,
+        unit="it",
+        dynamic_ncols=True,
+        desc="train",
+        mininterval=0.1 if interactive else 15.0,
+    )
