@@ -279,3 +279,18 @@ def test_checkpoints_refuse_pickled_code(tmp_path):
     with pytest.raises(ValueError, match="cannot load checkpoint"):
         load_checkpoint(path)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_one_dimensional_data_trains_plots_and_evaluates(tmp_path):
+    run = tmp_path / "run"
+    flags = {**SMALL, "steps": 6, "data": "gmm1d", "keep_every": 3, "sample_every": 3}
+    start_run(run, "wgan-gp", None, flags, progress=False, log=quiet)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step_0000003.png",
+        "step_0000006.png",
+    ]
+    kept = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert kept == ["latest.pt", "step_0000003.pt", "step_0000006.pt"]
+    assert draw_samples(run, 10).shape == (10, 1)
+    result = evaluate_run(run, n=100)
+    assert result["modes_total"] == 2 and result["w1"] > 0

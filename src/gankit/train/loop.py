@@ -405,7 +405,8 @@ def train(
             last = stop is not None or run.step == config.steps
             if run.step % config.sample_every == 0 or last:
                 _figure(run, dataset, run_dir)
-            if run.step % config.checkpoint_every == 0 or last:
+            keep = config.keep_every and run.step % config.keep_every == 0
+            if run.step % config.checkpoint_every == 0 or keep or last:
                 _check_finite(run, last_saved)
                 save_checkpoint(
                     state_dict(run), checkpoints, run.step, keep_every=config.keep_every
