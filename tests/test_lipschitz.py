@@ -55,6 +55,26 @@ def test_default_weight_is_ten():
     assert gradient_penalty(linear_critic([0.0, 2.0]), real, fake).item() == 10.0
 
 
+@pytest.mark.parametrize("target", [0.5, 2.0, 5.0])
+def test_penalty_with_a_target_norm_is_weight_times_slope_minus_target_squared(target):
+    real, fake = batch(32, 2, seed=7), batch(32, 2, seed=8)
+    penalty = gradient_penalty(linear_critic([3.0, 4.0]), real, fake, weight=2.0, target=target)
+    assert close(penalty.item(), 2.0 * (5.0 - target) ** 2, rel=1e-14)
+
+
+def test_default_target_is_one():
+    real, fake = batch(8, 2, seed=9), batch(8, 2, seed=10)
+    critic = linear_critic([0.0, 3.0])
+    assert gradient_penalty(critic, real, fake, target=1.0).item() == 40.0  # 10 · (3 - 1)²
+    assert gradient_penalty(critic, real, fake).item() == 40.0
+
+
+@pytest.mark.parametrize("target", [0.0, -1.0, float("nan")])
+def test_bad_target_is_refused(target):
+    with pytest.raises(GankitError, match="^target must be"):
+        gradient_penalty(squared_norm, torch.randn(4, 2), torch.randn(4, 2), target=target)
+
+
 def test_penalty_on_images_with_a_flatten_linear_critic():
     c, h, w = 3, 4, 5
     critic = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, 1)).double()

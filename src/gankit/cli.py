@@ -147,6 +147,39 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+STUDY_EPILOG = """examples:
+  gankit study --list
+  gankit study uniform-shift --out studies/uniform-shift
+  gankit study all --out studies --seed 0          every study, plus studies/index.html
+"""
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from gankit.studies import STUDIES, get_study
+
+    if args.list:
+        for name in STUDIES:
+            print(f"{name:<22} {get_study(name).CLAIM}")
+        return 0
+    if args.name is None or args.out is None:
+        raise GankitError("study needs NAME and --out DIR (or --list)")
+    from gankit.studies.runner import run_all, run_study
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    if args.name == "all":
+        results = run_all(args.out, seed=args.seed, quick=args.quick, log=log)
+        log(f"gankit: index at {args.out}/index.html")
+        return 0 if all(r.holds for r in results) else 1
+    get_study(args.name)  # unknown names fail before any folder is made
+    result = run_study(args.name, args.out, seed=args.seed, quick=args.quick)
+    for claim in result.claims:
+        log(f"  [{'holds' if claim.holds else 'FAILS'}] {claim.claim}: measured {claim.measured}")
+    log(f"gankit: study {args.name} in {result.seconds:.1f} s; see {args.out}/summary.md")
+    return 0 if result.holds else 1
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -263,6 +296,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=_cmd_eval)
+
+    study = commands.add_parser(
+        "study",
+        help="run a reproducible study of one claim of the theory",
+        description=(
+            "Each study measures one claim of THEORY.md and writes DIR/results.json (claims\n"
+            "with expected and measured values and a verdict), PNG figures and DIR/summary.md.\n"
+            "Exit code 1 when a claim does not hold."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STUDY_EPILOG,
+    )
+    study.add_argument("name", nargs="?", metavar="NAME", help="a study, or all")
+    study.add_argument("--out", help="output folder")
+    study.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    study.add_argument("--quick", action="store_true", help="a small, fast version (tests)")
+    study.add_argument("--list", action="store_true", help="name every study with its claim")
+    study.set_defaults(run=_cmd_study)
     return parser
 
 

@@ -74,16 +74,20 @@ def gradient_penalty(
     weight: float = 10.0,
     *,
     generator: torch.Generator | None = None,
+    target: float = 1.0,
 ) -> torch.Tensor:
     """The WGAN-GP gradient penalty on random interpolates of real and generated samples.
 
-    ``GP = weight · mean_i (‖∇_x f(x̂_i)‖₂ - 1)²,  x̂_i = ε_i·real_i + (1 - ε_i)·fake_i,
+    ``GP = weight · mean_i (‖∇_x f(x̂_i)‖₂ - K)²,  x̂_i = ε_i·real_i + (1 - ε_i)·fake_i,
     ε_i ~ U[0, 1]``
 
     with one ``ε_i`` per sample, and the gradient taken with respect to the critic's
     **input** over all non-batch dimensions (the notes' ``∇_φ`` is a slip). The result is
     built with ``create_graph=True``, so ``GP.backward()`` reaches the critic's parameters;
     add it to ``critic_loss`` for the critic update.
+
+    The target norm ``K = target`` is 1 in the paper. A critic held near slope K estimates
+    ``K·W1`` instead of ``W1`` (THEORY.md §5: same maximiser, scaled value).
 
     ``real`` and ``fake`` are detached here: the penalty belongs to the critic's update and
     must not send gradient into the generator (or into the data). ``ε`` is drawn as
@@ -108,14 +112,15 @@ def gradient_penalty(
         fake: generated samples, same shape as ``real``.
         weight: the penalty coefficient λ >= 0 (10 in the paper; its toy code uses 0.1).
         generator: the ``torch.Generator`` that draws ``ε``; ``None`` uses torch's default.
+        target: the gradient norm K the penalty pulls towards, > 0 (default 1).
 
     Returns:
         A scalar tensor attached to the critic's parameters.
 
     Raises:
         GankitError: the critic contains batch norm, ``real`` and ``fake`` differ in shape or
-            have fewer than two axes, ``weight`` is negative, or the critic's output is not
-            of shape ``(B,)`` or ``(B, 1)``.
+            have fewer than two axes, ``weight`` is negative, ``target`` is not > 0, or the
+            critic's output is not of shape ``(B,)`` or ``(B, 1)``.
 
     References:
         Gulrajani et al. 2017, Improved Training of Wasserstein GANs, eq. 3, Alg. 1 and §4
@@ -132,6 +137,7 @@ def gradient_penalty(
     """
     _refuse_batch_norm(critic)
     lam = check_positive("weight", weight, allow_zero=True)
+    slope = check_positive("target", target)
     _check_batch("real", real)
     _check_batch("fake", fake)
     if tuple(real.shape) != tuple(fake.shape):
@@ -147,7 +153,7 @@ def gradient_penalty(
     # Detached inputs make x̂ a fresh leaf: no gradient flows into the generator or the data.
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
-    return lam * ((norms - 1) ** 2).mean()
+    return lam * ((norms - slope) ** 2).mean()
 
 
 def input_gradient_norm(critic: Critic, x: torch.Tensor) -> torch.Tensor:

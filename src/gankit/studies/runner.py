@@ -1,0 +1,82 @@
+"""Run one study or all of them; ``all`` also writes an index page linking every summary."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gankit.studies import STUDIES, get_study
+from gankit.studies._common import single_thread
+from gankit.studies._result import StudyResult, write_result
+
+
+def run_study(name: str, out: str | Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    """Run study ``name`` into ``out``: results.json, summary.md and its figures."""
+    module = get_study(name)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with single_thread():  # tiny networks: a second thread costs more than it gives
+        result: StudyResult = module.run(out, seed=seed, quick=quick)
+    result.seconds = time.perf_counter() - started
+    result.seed, result.quick = seed, quick
+    write_result(result, out, module.CLAIM)
+    return result
+
+
+def run_all(
+    out: str | Path,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[StudyResult]:
+    """Run every study into ``out/NAME`` and write ``out/index.md`` and ``out/index.html``."""
+    out = Path(out)
+    results = []
+    for name in STUDIES:
+        result = run_study(name, out / name, seed=seed, quick=quick)
+        verdict = "all claims hold" if result.holds else "SOME CLAIMS FAIL"
+        log(f"gankit: study {name}: {verdict} ({result.seconds:.1f} s)")
+        results.append(result)
+    write_index(results, out)
+    return results
+
+
+def write_index(results: list[StudyResult], out: Path) -> None:
+    """One Markdown and one self-contained-folder HTML page linking each study."""
+    lines = [
+        "# gankit studies",
+        "",
+        "| study | claims | holds | seconds |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in results:
+        held = sum(c.holds for c in r.claims)
+        lines.append(
+            f"| [{r.name}]({r.name}/summary.md) | {held}/{len(r.claims)} | "
+            f"{'yes' if r.holds else '**no**'} | {r.seconds:.1f} |"
+        )
+    (out / "index.md").write_text("\n".join(lines) + "\n")
+    rows = []
+    for r in results:
+        claims = "".join(
+            f"<li class={'ok' if c.holds else 'bad'}>{html.escape(c.claim)}</li>" for c in r.claims
+        )
+        figures = "".join(
+            f'<a href="{r.name}/{f.name}"><img src="{r.name}/{f.name}" alt="{f.stem}"></a>'
+            for f in r.figures
+        )
+        rows.append(
+            f'<section><h2><a href="{r.name}/summary.md">{r.name}</a> '
+            f"({r.seconds:.1f} s)</h2><ul>{claims}</ul>{figures}</section>"
+        )
+    page = (
+        "<!doctype html><meta charset=utf-8><title>gankit studies</title><style>"
+        "body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:48%;margin:4px}"
+        ".ok::marker{content:'✔ ';color:green}.bad::marker{content:'✘ ';color:red}</style>"
+        "<h1>gankit studies</h1>" + "".join(rows)
+    )
+    (out / "index.html").write_text(page + "\n")
