@@ -97,6 +97,28 @@ def fit_critic(
     return model
 
 
+def step_both(
+    disc: nn.Module,
+    critic: nn.Module,
+    opt_d: torch.optim.Optimizer,
+    opt_c: torch.optim.Optimizer,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    stream: torch.Generator,
+    gp_weight: float = 10.0,
+) -> None:
+    """On one batch: a minimax step of ``disc`` and a WGAN-GP step of ``critic``, side by side."""
+    loss = losses.d_loss_minimax(disc(real), disc(fake))
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    loss = losses.critic_loss(critic(real), critic(fake))
+    loss = loss + gradient_penalty(critic, real, fake, gp_weight, generator=stream)
+    opt_c.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_c.step()
+
+
 def critic_estimate(
     model: nn.Module, sample_p: Sampler, sample_q: Sampler, n: int, seed: int
 ) -> float:

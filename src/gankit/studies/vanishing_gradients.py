@@ -23,9 +23,8 @@ import torch
 
 from gankit import losses
 from gankit.data import make_toy
-from gankit.lipschitz import gradient_penalty
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.studies._common import pyplot
+from gankit.studies._common import pyplot, step_both
 from gankit.studies._result import Claim, StudyResult
 
 NAME = "vanishing-gradients"
@@ -76,15 +75,7 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
         real = data.sample(batch, stream)
         with torch.no_grad():
             fake = generator(torch.randn(batch, 2, generator=stream))
-        loss = losses.d_loss_minimax(disc(real), disc(fake))
-        opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_d.step()
-        loss = losses.critic_loss(critic(real), critic(fake))
-        loss = loss + gradient_penalty(critic, real, fake, 10.0, generator=stream)
-        opt_c.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_c.step()
+        step_both(disc, critic, opt_d, opt_c, real, fake, stream)
 
     ratio = {
         k: series[k][-1] / series[k][0] for k in ("saturating", "nonsaturating", "wasserstein")
