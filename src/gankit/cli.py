@@ -14,6 +14,16 @@ from collections.abc import Sequence
 from gankit import __version__
 from gankit.errors import GankitError
 
+MAIN_EPILOG = """examples:
+  gankit train --data ring --out runs/ring          train (default recipe wgan-gp)
+  gankit eval runs/ring --json                      modes covered, quality, exact W1
+  gankit sample runs/ring --n 2000 --out ring.png
+  gankit study all --out studies                    every claim of the theory, measured
+  gankit examples                                   the notes' worked examples, exact
+
+Each command has --help. Bad input exits with code 2 and one line on stderr.
+"""
+
 EXAMPLES_EPILOG = """examples:
   gankit examples                 the notes' worked examples, exact against a density grid
   gankit examples --thetas 0 0.5 2
@@ -240,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gankit",
         description="Train and study GANs and the distances they optimise.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EXAMPLES_EPILOG,
+        epilog=MAIN_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
