@@ -294,3 +294,30 @@ def test_one_dimensional_data_trains_plots_and_evaluates(tmp_path):
     assert draw_samples(run, 10).shape == (10, 1)
     result = evaluate_run(run, n=100)
     assert result["modes_total"] == 2 and result["w1"] > 0
+
+
+def test_a_run_folder_in_use_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from gankit.train.lock import LOCK_NAME, run_lock
+
+    run = tmp_path / "run"
+    with run_lock(run):
+        assert (run / LOCK_NAME).read_text() == str(os.getpid())
+        # Another live process holds it: a second writer refuses and writes nothing.
+        (run / LOCK_NAME).write_text(str(os.getppid()))
+        with pytest.raises(ValueError, match=r"is in use by another gankit process \(pid"):
+            start_run(run, "nsgan", {**SMALL, "steps": 2}, progress=False, log=quiet)
+        assert not (run / "config.toml").exists()
+    assert not (run / LOCK_NAME).exists()
+    # A lock left by a process that is gone (kill -9) is taken over.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (run / LOCK_NAME).write_text(dead.stdout.strip())
+    start_run(run, "nsgan", {**SMALL, "steps": 2}, progress=False, log=quiet)
+    assert (run / "config.toml").is_file() and not (run / LOCK_NAME).exists()

@@ -19,6 +19,7 @@ from gankit.errors import GankitError
 from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve
 from gankit.train.hardware import resolve_hardware
+from gankit.train.lock import run_lock
 from gankit.train.loop import TrainResult, build_models, train
 
 EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
@@ -38,19 +39,20 @@ def start_run(
     # A bad data spec fails here, before any folder is made; the canonical spec is recorded.
     data = make_toy(config.data).spec
     run_dir = Path(out)
-    if (run_dir / "config.toml").exists():
-        raise GankitError(
-            f"{run_dir} already holds a run: resume it with --resume or pick another --out"
-        )
     if run_dir.exists() and not run_dir.is_dir():
         raise GankitError(f"--out {run_dir} exists and is not a folder")
     hardware = resolve_hardware(config.device, config.precision)
     config = dataclasses.replace(config, data=data)
-    log(
-        f"gankit: {config.recipe} on {config.data}, {config.steps} steps, seed {config.seed}; "
-        f"{hardware.reason}"
-    )
-    return train(config, run_dir, progress=progress, hardware=hardware)
+    with run_lock(run_dir):
+        if (run_dir / "config.toml").exists():
+            raise GankitError(
+                f"{run_dir} already holds a run: resume it with --resume or pick another --out"
+            )
+        log(
+            f"gankit: {config.recipe} on {config.data}, {config.steps} steps, "
+            f"seed {config.seed}; {hardware.reason}"
+        )
+        return train(config, run_dir, progress=progress, hardware=hardware)
 
 
 def resume_run(
@@ -63,16 +65,19 @@ def resume_run(
     """Continue a run from its latest checkpoint; only run controls (steps, time limit,
     device, logging intervals) may change."""
     run_dir = Path(run_dir)
-    latest_checkpoint(run_dir)
-    saved = read_toml(run_dir / "config.toml")
-    changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
-    fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
-    if fixed:
-        raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
-    config = resolve(str(saved["recipe"]), saved, changes)
-    hardware = resolve_hardware(config.device, config.precision)
-    log(f"gankit: resuming {run_dir} to step {config.steps}; {hardware.reason}")
-    return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
+    if not (run_dir / "config.toml").is_file():
+        latest_checkpoint(run_dir)  # raises: not a run folder
+    with run_lock(run_dir):
+        latest_checkpoint(run_dir)
+        saved = read_toml(run_dir / "config.toml")
+        changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
+        fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
+        if fixed:
+            raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
+        config = resolve(str(saved["recipe"]), saved, changes)
+        hardware = resolve_hardware(config.device, config.precision)
+        log(f"gankit: resuming {run_dir} to step {config.steps}; {hardware.reason}")
+        return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
 
 
 def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:

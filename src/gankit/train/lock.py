@@ -1,0 +1,59 @@
+"""One writer per run folder: ``DIR/.lock`` holds the process id of the run writing it.
+
+A second ``train`` pointed at a folder in use refuses instead of interleaving its writes.
+A lock left by a process that no longer exists (killed with -9) is taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+LOCK_NAME = ".lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip() or "0")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir/.lock`` for the duration of the block."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_NAME
+    for _ in range(2):
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            pid = _holder(path)
+            if pid and pid != os.getpid() and _alive(pid):
+                raise GankitError(
+                    f"{run_dir} is in use by another gankit process (pid {pid})"
+                ) from None
+            path.unlink(missing_ok=True)  # stale: its writer is gone
+    else:
+        raise GankitError(f"cannot take the lock {path}")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
