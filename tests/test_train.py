@@ -290,7 +290,7 @@ def test_one_dimensional_data_trains_plots_and_evaluates(tmp_path):
         "step_0000006.png",
     ]
     kept = sorted(p.name for p in (run / "checkpoints").iterdir())
-    assert kept == ["latest.pt", "step_0000003.pt", "step_0000006.pt"]
+    assert kept == ["latest.pt", "previous.pt", "step_0000003.pt", "step_0000006.pt"]
     assert draw_samples(run, 10).shape == (10, 1)
     result = evaluate_run(run, n=100)
     assert result["modes_total"] == 2 and result["w1"] > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from gankit import __version__
@@ -330,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``gankit`` command; returns the exit code."""
     parser = build_parser()
+    # Warnings (e.g. a damaged checkpoint skipped) as one line each, like errors.
+    warnings.formatwarning = lambda message, *_args, **_kwargs: f"gankit: warning: {message}\n"
     try:
         args = parser.parse_args(argv)
         if args.command is None:

@@ -34,7 +34,7 @@ from gankit.data import make_toy
 from gankit.errors import GankitError
 from gankit.lipschitz import clip_weights, gradient_penalty
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.train.checkpoint import load_checkpoint, save_checkpoint
+from gankit.train.checkpoint import load_latest, remove_stale_temporaries, save_checkpoint
 from gankit.train.config import TrainConfig, write_toml
 from gankit.train.hardware import Hardware, resolve_hardware
 from gankit.train.recipes import get_recipe
@@ -364,7 +364,8 @@ def train(
     checkpoints, metrics = run_dir / "checkpoints", run_dir / "metrics.jsonl"
     write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
     if resume:
-        run = restore_run(config, hardware, load_checkpoint(checkpoints / "latest.pt"))
+        remove_stale_temporaries(checkpoints)
+        run = restore_run(config, hardware, load_latest(checkpoints))
         _trim_metrics(metrics, run.step)
     else:
         run = new_run(config, hardware)

@@ -16,7 +16,7 @@ import torch
 
 from gankit.data import make_toy
 from gankit.errors import GankitError
-from gankit.train.checkpoint import latest_checkpoint, load_checkpoint
+from gankit.train.checkpoint import latest_checkpoint, load_latest
 from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve
 from gankit.train.hardware import resolve_hardware
 from gankit.train.lock import run_lock
@@ -83,7 +83,7 @@ def resume_run(
 def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:
     """The configuration and generator (EMA weights when the run keeps them) of a run."""
     run_dir = Path(run_dir)
-    state = load_checkpoint(latest_checkpoint(run_dir))
+    state = load_latest(latest_checkpoint(run_dir))
     config = resolve(str(state["config"]["recipe"]), state["config"])
     dataset = make_toy(config.data)
     generator, _ = build_models(config, dataset.dim)
