@@ -269,18 +269,6 @@ def test_auto_precision_follows_the_hardware():
             resolve_hardware("cuda", "auto")
 
 
-def test_checkpoints_refuse_pickled_code(tmp_path):
-    class Payload:
-        def __reduce__(self):
-            return (Path.write_text, (tmp_path / "pwned", "x"))
-
-    path = tmp_path / "evil.pt"
-    torch.save({"step": 1, "x": Payload()}, path)
-    with pytest.raises(ValueError, match="cannot load checkpoint"):
-        load_checkpoint(path)
-    assert not (tmp_path / "pwned").exists()
-
-
 def test_one_dimensional_data_trains_plots_and_evaluates(tmp_path):
     run = tmp_path / "run"
     flags = {**SMALL, "steps": 6, "data": "gmm1d", "keep_every": 3, "sample_every": 3}
