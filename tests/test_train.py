@@ -309,3 +309,19 @@ def test_a_run_folder_in_use_is_refused(tmp_path):
     (run / LOCK_NAME).write_text(dead.stdout.strip())
     start_run(run, "nsgan", {**SMALL, "steps": 2}, progress=False, log=quiet)
     assert (run / "config.toml").is_file() and not (run / LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    ("amx", "avx512_bf16", "expected"),
+    [(False, False, "fp32"), (True, False, "bf16"), (False, True, "bf16"), (True, True, "bf16")],
+)
+def test_auto_precision_with_the_capability_probes_replaced(
+    monkeypatch, amx, avx512_bf16, expected
+):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    chosen = resolve_hardware("cpu", "auto")
+    assert chosen.precision == expected and chosen.reason.startswith("auto:")
+    forced = resolve_hardware("cpu", "bf16")
+    assert forced.precision == "bf16"
+    assert ("about 30x slower" in forced.reason) == (expected == "fp32")

@@ -63,7 +63,9 @@ def resolve_hardware(device: str = "auto", precision: str = "auto") -> Hardware:
         chosen = precision
         reason = f"asked for {precision} on {what}"
         if precision == "bf16" and not native:
-            reason += " (bf16 is emulated here: expect it to run many times slower than fp32)"
+            # ENGINEERING.md: the toy recipe took 5.7 s per iteration under emulated bf16
+            # against 0.18 s in fp32 on an AVX2-only EPYC.
+            reason += " (warning: bf16 is emulated on this CPU, about 30x slower than fp32)"
     else:
         raise GankitError(f"precision must be auto, fp32 or bf16, got {precision!r}")
     return Hardware(where, chosen, reason)
