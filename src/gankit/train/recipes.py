@@ -29,6 +29,17 @@ class Recipe:
     defaults: dict[str, Any]
 
 
+# Goodfellow et al. 2014, Alg. 1: k = 1; Adam as in DCGAN (Radford et al. 2015).
+MINIMAX_DEFAULTS: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "beta1": 0.5,
+    "beta2": 0.999,
+    "n_critic": 1,
+    "batch_size": 128,
+}
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
@@ -37,31 +48,14 @@ RECIPES: dict[str, Recipe] = {
             "minimax GAN, saturating generator loss log(1 - D(G(z))) (Goodfellow et al. 2014)",
             "minimax",
             "saturating",
-            # Goodfellow et al. 2014, Alg. 1: k = 1; Adam as in DCGAN (Radford et al. 2015).
-            {
-                "optimizer": "adam",
-                "lr_g": 2e-4,
-                "lr_d": 2e-4,
-                "beta1": 0.5,
-                "beta2": 0.999,
-                "n_critic": 1,
-                "batch_size": 128,
-            },
+            MINIMAX_DEFAULTS,
         ),
         Recipe(
             "nsgan",
             "non-saturating GAN, generator maximises log D(G(z)) (Goodfellow et al. 2014, 3)",
             "minimax",
             "nonsaturating",
-            {
-                "optimizer": "adam",
-                "lr_g": 2e-4,
-                "lr_d": 2e-4,
-                "beta1": 0.5,
-                "beta2": 0.999,
-                "n_critic": 1,
-                "batch_size": 128,
-            },
+            MINIMAX_DEFAULTS,
         ),
         Recipe(
             "wgan",
