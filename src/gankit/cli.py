@@ -120,12 +120,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gankit.train.runs import draw_samples
+    from gankit.train.runs import generate, load_run
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
         raise GankitError(f"--out must end in .npy or .png, got {args.out!r}")
-    samples = draw_samples(args.run_dir, args.n, args.seed)
+    config, generator, _ = load_run(args.run_dir)
+    samples = generate(config, generator, args.n, args.seed)
     if out.suffix == ".npy":
         np.save(out, samples)
     else:
@@ -133,9 +134,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
         from gankit.data import make_toy
         from gankit.report.figures import plot_toy_samples
-        from gankit.train.runs import load_run
 
-        config, _, _ = load_run(args.run_dir)
         real = make_toy(config.data).sample(args.n, torch.Generator().manual_seed(args.seed))
         plot_toy_samples(real.numpy(), samples, out, title=f"{config.recipe} on {config.data}")
     print(f"gankit: wrote {args.n} samples to {out}", file=sys.stderr)

@@ -93,13 +93,18 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[st
     return config, generator, state
 
 
-def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` samples from a run's generator, shape ``(n, dim)``, reproducible from ``seed``."""
-    config, generator, _ = load_run(run_dir)
+def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples of a loaded generator, shape ``(n, dim)``, reproducible from ``seed``."""
     noise = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         z = torch.randn(n, config.latent_dim, generator=noise)
         return generator(z).float().numpy()
+
+
+def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples from a run's latest generator, shape ``(n, dim)``."""
+    config, generator, _ = load_run(run_dir)
+    return generate(config, generator, n, seed)
 
 
 def evaluate_run(run_dir: str | Path, n: int = 2000, seed: int = 0) -> dict[str, Any]:
@@ -107,8 +112,10 @@ def evaluate_run(run_dir: str | Path, n: int = 2000, seed: int = 0) -> dict[str,
     from gankit.metrics import evaluate_toy
 
     run_dir = Path(run_dir)
-    config, _, state = load_run(run_dir)
-    samples = draw_samples(run_dir, n, seed)
+    # One load: the samples and the reported step come from the same checkpoint, even while
+    # the run is still writing new ones.
+    config, generator, state = load_run(run_dir)
+    samples = generate(config, generator, n, seed)
     dataset = make_toy(config.data)
     fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
     real = dataset.sample(n, fresh).numpy()
