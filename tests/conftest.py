@@ -1,4 +1,5 @@
-"""Shared test fixtures: a fixed seed for every test, and one tolerance helper."""
+"""Shared test fixtures: a fixed seed and a private cache folder for every test, one tolerance
+helper."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ import math
 import numpy as np
 import pytest
 import torch
+
+
+@pytest.fixture(scope="session")
+def _cache_folder(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("gankit-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(_cache_folder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classifier weights go to a folder of this test session, never the user's cache."""
+    monkeypatch.setenv("GANKIT_CACHE", str(_cache_folder))
 
 
 @pytest.fixture(autouse=True)

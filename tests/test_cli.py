@@ -58,7 +58,7 @@ BAD_INPUT = [
         ["train", "--recipe", "dcgan", "--data", "ring", "--out", "{tmp}/r"],
         "invalid choice: 'dcgan'",
     ),
-    (["train", "--data", "moons", "--out", "{tmp}/r"], "unknown toy data set 'moons'"),
+    (["train", "--data", "moons", "--out", "{tmp}/r"], "unknown data set 'moons'"),
     (["train", "--data", "ring:modes", "--out", "{tmp}/r"], "ring:modes"),
     (["train", "--data", "ring:modes=0", "--out", "{tmp}/r"], "modes must be"),
     (["train", "--data", "ring:std=0", "--out", "{tmp}/r"], "std must be > 0"),

@@ -1,5 +1,21 @@
 """Sample-based scores of generated data: mode coverage and distances on toy sets."""
 
+from gankit.metrics.images import (
+    class_coverage,
+    evaluate_images,
+    frechet_distance,
+    kernel_distance,
+    precision_recall,
+)
 from gankit.metrics.toy import HIGH_QUALITY_STDS, evaluate_toy, mode_stats
 
-__all__ = ["HIGH_QUALITY_STDS", "evaluate_toy", "mode_stats"]
+__all__ = [
+    "class_coverage",
+    "evaluate_images",
+    "frechet_distance",
+    "kernel_distance",
+    "precision_recall",
+    "HIGH_QUALITY_STDS",
+    "evaluate_toy",
+    "mode_stats",
+]

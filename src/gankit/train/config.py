@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.errors import GankitError
-from gankit.train.recipes import DEFAULT_RECIPE, get_recipe
+from gankit.train.recipes import DEFAULT_RECIPE, get_recipe, recipe_defaults
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "activation": ("relu", "leaky_relu", "elu", "tanh", "gelu", "silu"),
     "precision": ("auto", "fp32", "bf16"),
     "device": ("auto", "cpu", "cuda"),
+    "critic_norm": ("auto", "none", "layer", "batch"),
 }
 
 
@@ -49,9 +50,12 @@ class TrainConfig:
     gp_weight: float = 0.0  # lambda of the gradient penalty (wgan-gp)
     critic_warmup: bool = False  # original WGAN code: 100 critic steps early and every 500th
     latent_dim: int = 2  # gan_toy.py draws 2-D noise
-    width: int = 512  # gan_toy.py: 3 hidden layers of 512 ReLU units
-    depth: int = 3
+    width: int = 512  # gan_toy.py: 3 hidden layers of 512 ReLU units; images: base channels
+    depth: int = 3  # hidden layers of the MLPs (image networks follow the image size)
     activation: str = "relu"
+    # auto: none for MLPs; for convolutional critics batch norm (DCGAN), layer norm with the
+    # gradient penalty (Gulrajani et al. 2017, §4: batch norm breaks the per-sample gradient)
+    critic_norm: str = "auto"
     ema_decay: float = 0.0  # EMA of the generator's weights, e.g. 0.999 (Yazici et al. 2019)
     log_every: int = 50
     sample_every: int = 500
@@ -131,6 +135,11 @@ def _check(config: TrainConfig) -> list[str]:
         value = getattr(config, name)
         if not (0 <= value < 1):
             problems.append(f"{name} must be in [0, 1), got {value}")
+    if config.gp_weight > 0 and config.critic_norm == "batch":
+        problems.append(
+            "critic_norm batch cannot be used with the gradient penalty (batch norm mixes the "
+            "samples, so the per-sample gradient is undefined); use layer or none"
+        )
     if config.keep_every < 0:
         problems.append(f"keep_every must be >= 0, got {config.keep_every}")
     if config.seed < 0:
@@ -156,9 +165,12 @@ def resolve(
     file_values = dict(file_values or {})
     flag_values = {k: v for k, v in (flag_values or {}).items() if v is not None}
     name = recipe or file_values.get("recipe") or DEFAULT_RECIPE
+    from gankit.data import is_image_spec  # lazy: the data package imports torch
+
     chosen = get_recipe(str(name))
+    data = flag_values.get("data", file_values.get("data", TrainConfig.data))
     merged: dict[str, Any] = {
-        **chosen.defaults,
+        **recipe_defaults(chosen, is_image_spec(str(data))),
         **file_values,
         **flag_values,
         "recipe": chosen.name,

@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from gankit import losses
-from gankit.data import make_toy
+from gankit.data import ImageSet, make_data
 from gankit.errors import GankitError
 from gankit.lipschitz import clip_weights, gradient_penalty
-from gankit.models import MLPCritic, MLPGenerator
+from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
 from gankit.train.checkpoint import load_latest, remove_stale_temporaries, save_checkpoint
 from gankit.train.config import TrainConfig, write_toml
 from gankit.train.hardware import Hardware, resolve_hardware
@@ -41,6 +41,7 @@ from gankit.train.recipes import get_recipe
 
 STREAMS = ("data", "noise", "epsilon")
 FIGURE_SAMPLES = 1024
+GRID_SAMPLES = 64
 
 
 class TrainingDiverged(GankitError):
@@ -75,12 +76,31 @@ class TrainResult:
     run_dir: Path
 
 
-def build_models(config: TrainConfig, data_dim: int) -> tuple[nn.Module, nn.Module]:
-    """The MLP generator and critic/discriminator of a toy run."""
-    shape = {"width": config.width, "depth": config.depth, "activation": config.activation}
-    generator = MLPGenerator(config.latent_dim, data_dim, **shape)
-    critic = MLPCritic(data_dim, **shape)
-    return generator, critic
+def data_shape(dataset: Any) -> tuple[int, ...]:
+    """(dim,) of a toy set, (C, H, W) of an image set."""
+    return dataset.shape if isinstance(dataset, ImageSet) else (dataset.dim,)
+
+
+def critic_norm(config: TrainConfig, images: bool) -> str | None:
+    """The critic's normalisation: ``critic_norm``, or for ``auto`` none on MLPs, and on
+    convolutional critics layer norm with the gradient penalty, batch norm otherwise (DCGAN)."""
+    if config.critic_norm != "auto":
+        return None if config.critic_norm == "none" else config.critic_norm
+    if not images:
+        return None
+    return "layer" if config.gp_weight > 0 else "batch"
+
+
+def build_models(config: TrainConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """Generator and critic/discriminator: MLPs for toy data (``shape == (dim,)``), DCGAN-style
+    convolutional networks for images (``shape == (C, H, W)``)."""
+    norm = critic_norm(config, images=len(shape) == 3)
+    if len(shape) == 3:
+        generator: nn.Module = ConvGenerator(config.latent_dim, shape, width=config.width)
+        return generator, ConvCritic(shape, width=config.width, norm=norm)
+    mlp = {"width": config.width, "depth": config.depth, "activation": config.activation}
+    generator = MLPGenerator(config.latent_dim, shape[0], **mlp)
+    return generator, MLPCritic(shape[0], norm=norm, **mlp)
 
 
 def _optimizer(config: TrainConfig, params: Iterator[nn.Parameter], lr: float):
@@ -102,9 +122,9 @@ def _seeded_streams(seed: int, device: torch.device) -> dict[str, torch.Generato
 
 def new_run(config: TrainConfig, hardware: Hardware) -> RunState:
     """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams."""
-    dataset = make_toy(config.data)
+    dataset = make_data(config.data)
     torch.manual_seed(config.seed)  # only the weight initialisation draws from the global RNG
-    generator, critic = build_models(config, dataset.dim)
+    generator, critic = build_models(config, data_shape(dataset))
     generator.to(hardware.device)
     critic.to(hardware.device)
     ema = None
@@ -237,6 +257,8 @@ def generator_step(run: RunState, measure: bool) -> dict[str, Any]:
             ema_params: list[torch.Tensor] = list(run.ema.parameters())
             weights: list[torch.Tensor] = list(run.generator.parameters())
             torch._foreach_lerp_(ema_params, weights, 1 - config.ema_decay)
+            for ema_buffer, buffer in zip(run.ema.buffers(), run.generator.buffers(), strict=True):
+                ema_buffer.copy_(buffer)  # batch-norm statistics follow the live generator
     return out
 
 
@@ -304,10 +326,24 @@ def _figure(run: RunState, dataset: Any, run_dir: Path) -> None:
     from gankit.report.figures import plot_toy_samples
 
     fixed = torch.Generator().manual_seed(12345)  # same points every figure, no training draw
-    z = torch.randn(FIGURE_SAMPLES, run.config.latent_dim, generator=fixed)
+    images = isinstance(dataset, ImageSet)
+    z = torch.randn(
+        GRID_SAMPLES if images else FIGURE_SAMPLES, run.config.latent_dim, generator=fixed
+    )
     model = run.ema if run.ema is not None else run.generator
-    with torch.no_grad():
-        fake = model(z.to(run.hardware.device)).float().cpu().numpy()
+    model.eval()  # batch norm: running statistics, and no update of them by the figure
+    try:
+        with torch.no_grad():
+            fake = model(z.to(run.hardware.device)).float().cpu().numpy()
+    finally:
+        model.train()
+    if images:
+        from gankit.report.grid import save_grid
+
+        save_grid(fake, run_dir / "samples" / f"step_{run.step:07d}.png")
+        if not (run_dir / "samples" / "real.png").exists():
+            save_grid(dataset.sample(GRID_SAMPLES, fixed).numpy(), run_dir / "samples" / "real.png")
+        return
     real = dataset.sample(FIGURE_SAMPLES, fixed).numpy()
 
     def critic(points: np.ndarray) -> np.ndarray:
@@ -360,7 +396,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     hardware = hardware or resolve_hardware(config.device, config.precision)
     config = dataclasses.replace(config, precision=hardware.precision)  # record the choice
-    dataset = make_toy(config.data)
+    dataset = make_data(config.data)
     checkpoints, metrics = run_dir / "checkpoints", run_dir / "metrics.jsonl"
     write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
     if resume:

@@ -12,7 +12,7 @@ References:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gankit.errors import GankitError
@@ -27,7 +27,12 @@ class Recipe:
     objective: str  # "minimax" (D on logits) or "wasserstein" (critic on scores)
     generator_loss: str  # "saturating", "nonsaturating" or "wasserstein"
     defaults: dict[str, Any]
+    # Changes on image data, on top of IMAGE_NETWORK (the image experiments of the same paper).
+    image_defaults: dict[str, Any] = field(default_factory=dict)
 
+
+# Every recipe on images: DCGAN networks (Radford et al. 2016: 100-d noise, 64 base channels).
+IMAGE_NETWORK: dict[str, Any] = {"width": 64, "latent_dim": 100, "sample_every": 200}
 
 # Goodfellow et al. 2014, Alg. 1: k = 1; Adam as in DCGAN (Radford et al. 2015).
 MINIMAX_DEFAULTS: dict[str, Any] = {
@@ -89,6 +94,8 @@ RECIPES: dict[str, Recipe] = {
                 "n_critic": 5,
                 "batch_size": 256,
             },
+            # gan_mnist.py and gan_cifar.py of Gulrajani et al. 2017: lambda 10, batch 50/64.
+            {"gp_weight": 10.0, "batch_size": 64},
         ),
     )
 }
@@ -98,6 +105,13 @@ RECIPES: dict[str, Recipe] = {
 # W1 0.75 with 12/25 modes while nsgan, sharper sooner, drops modes (16/25, W1 1.60).
 # WGAN-GP's critic keeps the mass spread over every mode, so it is the default.
 DEFAULT_RECIPE = "wgan-gp"
+
+
+def recipe_defaults(recipe: Recipe, images: bool) -> dict[str, Any]:
+    """The values a recipe sets: its paper's toy defaults, or those for images."""
+    if not images:
+        return dict(recipe.defaults)
+    return {**recipe.defaults, **IMAGE_NETWORK, **recipe.image_defaults}
 
 
 def get_recipe(name: str) -> Recipe:

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from gankit.data import make_toy
+from gankit.data import ImageSet, make_data
 from gankit.errors import GankitError
 from gankit.train.checkpoint import latest_checkpoint, load_latest
 from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve
 from gankit.train.hardware import resolve_hardware
 from gankit.train.lock import run_lock
-from gankit.train.loop import TrainResult, build_models, train
+from gankit.train.loop import TrainResult, build_models, data_shape, train
 
 EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
 
@@ -37,7 +37,7 @@ def start_run(
     """Resolve the configuration, create the run folder and train."""
     config = resolve(recipe, file_values, flag_values)
     # A bad data spec fails here, before any folder is made; the canonical spec is recorded.
-    data = make_toy(config.data).spec
+    data = make_data(config.data).spec
     run_dir = Path(out)
     if run_dir.exists() and not run_dir.is_dir():
         raise GankitError(f"--out {run_dir} exists and is not a folder")
@@ -85,8 +85,7 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[st
     run_dir = Path(run_dir)
     state = load_latest(latest_checkpoint(run_dir))
     config = resolve(str(state["config"]["recipe"]), state["config"])
-    dataset = make_toy(config.data)
-    generator, _ = build_models(config, dataset.dim)
+    generator, _ = build_models(config, data_shape(make_data(config.data)))
     weights = state["ema"] if state.get("ema") is not None else state["generator"]
     generator.load_state_dict(weights)
     generator.eval()
@@ -94,7 +93,8 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[st
 
 
 def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` samples of a loaded generator, shape ``(n, dim)``, reproducible from ``seed``."""
+    """``n`` samples of a loaded generator, shape ``(n, dim)`` or ``(n, C, H, W)``,
+    reproducible from ``seed``."""
     noise = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         z = torch.randn(n, config.latent_dim, generator=noise)
@@ -107,19 +107,28 @@ def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
     return generate(config, generator, n, seed)
 
 
-def evaluate_run(run_dir: str | Path, n: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """DESIGN.md's toy metrics of a run against fresh real samples; writes ``eval.json``."""
-    from gankit.metrics import evaluate_toy
+def evaluate_run(
+    run_dir: str | Path, n: int = 2000, seed: int = 0, *, log: Any = print
+) -> dict[str, Any]:
+    """DESIGN.md's metrics of a run (toy or image set) against real data; writes ``eval.json``.
+
+    Toy sets are scored against ``n`` fresh samples; image sets against ``n`` real images
+    drawn without replacement (all of them when the set is smaller).
+    """
+    from gankit.metrics import evaluate_images, evaluate_toy
 
     run_dir = Path(run_dir)
     # One load: the samples and the reported step come from the same checkpoint, even while
     # the run is still writing new ones.
     config, generator, state = load_run(run_dir)
     samples = generate(config, generator, n, seed)
-    dataset = make_toy(config.data)
+    dataset = make_data(config.data)
     fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
-    real = dataset.sample(n, fresh).numpy()
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
-    result.update(evaluate_toy(samples, dataset, real))
+    if isinstance(dataset, ImageSet):
+        result.update(evaluate_images(torch.from_numpy(samples), dataset, seed=seed, log=log))
+    else:
+        real = dataset.sample(n, fresh).numpy()
+        result.update(evaluate_toy(samples, dataset, real))
     (run_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -1,0 +1,137 @@
+"""DCGAN-style convolutional generator and critic for square images (8, 16, 28, 32, 64 pixels).
+
+Radford et al. 2016 (DCGAN): strided convolutions instead of pooling, batch norm in the
+generator, ReLU in the generator and LeakyReLU(0.2) in the discriminator, tanh output, no
+fully connected hidden layers. The spatial plan halves the image while it stays even and at
+least 4 pixels: 28 → 14 → 7, 32 → 16 → 8 → 4, 64 → … → 4, 8 → 4. Channels double at each
+halving in the critic (``width``, ``2·width``, …) and mirror that in the generator.
+
+The critic's normalisation is a choice: ``"batch"`` for a GAN discriminator (DCGAN),
+``"layer"`` (layer norm over C×H×W, i.e. ``GroupNorm(1, C)``) or ``None`` for a critic trained
+with the gradient penalty, where batch norm would couple the samples (Gulrajani et al. 2017, §4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit._validate import check_choice, check_int
+from gankit.errors import GankitError
+
+__all__ = ["ConvCritic", "ConvGenerator", "spatial_plan"]
+
+CRITIC_NORMS: tuple[str | None, ...] = (None, "layer", "batch")
+
+
+def spatial_plan(size: int) -> list[int]:
+    """Side lengths from the image down to the smallest feature map.
+
+    Example:
+        >>> spatial_plan(28), spatial_plan(32), spatial_plan(8)
+        ([28, 14, 7], [32, 16, 8, 4], [8, 4])
+    """
+    size = check_int("size", size)
+    plan = [size]
+    while plan[-1] % 2 == 0 and plan[-1] // 2 >= 4:
+        plan.append(plan[-1] // 2)
+    if len(plan) < 2:
+        raise GankitError(f"image size {size} is too small or odd: need an even size >= 8")
+    return plan
+
+
+def _check_shape(shape: Any) -> tuple[int, int, int]:
+    if len(shape) != 3 or shape[1] != shape[2] or shape[0] not in (1, 3):
+        raise GankitError(f"image shape must be (C, S, S) with C 1 or 3, got {tuple(shape)}")
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+class ConvGenerator(nn.Module):
+    """``G: z -> image``: a linear map to the smallest feature map, then transposed convolutions.
+
+    Each upsampling block is ``ConvTranspose2d(4, stride 2, pad 1) -> BatchNorm -> ReLU``; the
+    last one maps to the image channels and ends in ``tanh`` (images live in [-1, 1]).
+
+    Example:
+        >>> g = ConvGenerator(16, (1, 28, 28), width=8)
+        >>> g(torch.zeros(3, 16)).shape
+        torch.Size([3, 1, 28, 28])
+    """
+
+    def __init__(self, latent_dim: int, shape: Any, *, width: int = 64) -> None:
+        super().__init__()
+        self.latent_dim = check_int("latent_dim", latent_dim)
+        self.shape = _check_shape(shape)
+        self.width = check_int("width", width)
+        plan = spatial_plan(self.shape[1])
+        ups = len(plan) - 1
+        channels = [self.width * 2 ** (ups - 1 - i) for i in range(ups)]  # deepest first
+        self.start = (channels[0], plan[-1], plan[-1])
+        self.project = nn.Sequential(
+            nn.Linear(self.latent_dim, channels[0] * plan[-1] ** 2),
+            nn.BatchNorm1d(channels[0] * plan[-1] ** 2),
+            nn.ReLU(),
+        )
+        blocks: list[nn.Module] = []
+        for i in range(ups - 1):
+            blocks += [
+                nn.ConvTranspose2d(channels[i], channels[i + 1], 4, 2, 1, bias=False),
+                nn.BatchNorm2d(channels[i + 1]),
+                nn.ReLU(),
+            ]
+        blocks += [nn.ConvTranspose2d(channels[-1], self.shape[0], 4, 2, 1), nn.Tanh()]
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise GankitError(f"z must have shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        h = self.project(z).view(len(z), *self.start)
+        return self.blocks(h)  # (B, C, S, S)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"latent_dim": self.latent_dim, "shape": self.shape, "width": self.width}
+
+
+class ConvCritic(nn.Module):
+    """``f: image -> R``: strided convolutions, LeakyReLU(0.2), then one linear score per image.
+
+    Blocks are ``Conv2d(4, stride 2, pad 1) -> norm -> LeakyReLU(0.2)`` (no norm on the first,
+    as in DCGAN); an odd last map (7 × 7 for 28-pixel images) is handled by the final linear.
+
+    Example:
+        >>> f = ConvCritic((3, 32, 32), width=8, norm="layer")
+        >>> f(torch.zeros(2, 3, 32, 32)).shape
+        torch.Size([2])
+    """
+
+    def __init__(self, shape: Any, *, width: int = 64, norm: str | None = "batch") -> None:
+        super().__init__()
+        self.shape = _check_shape(shape)
+        self.width = check_int("width", width)
+        self.norm = check_choice("norm", norm, CRITIC_NORMS)
+        plan = spatial_plan(self.shape[1])
+        layers: list[nn.Module] = []
+        features = self.shape[0]
+        for i in range(len(plan) - 1):
+            out = self.width * 2**i
+            layers.append(nn.Conv2d(features, out, 4, 2, 1, bias=i == 0 or self.norm is None))
+            if i > 0 and self.norm == "batch":
+                layers.append(nn.BatchNorm2d(out))
+            elif i > 0 and self.norm == "layer":
+                layers.append(nn.GroupNorm(1, out))
+            layers.append(nn.LeakyReLU(0.2))
+            features = out
+        layers += [nn.Flatten(), nn.Linear(features * plan[-1] ** 2, 1)]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
+            raise GankitError(f"x must have shape (B, {self.shape}), got {tuple(x.shape)}")
+        return self.layers(x).squeeze(-1)  # (B,)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"shape": self.shape, "width": self.width, "norm": self.norm}
