@@ -67,14 +67,19 @@ def test_within_and_finite_differences():
     assert finite_differences([0, 1, 2, 3], [0, 2, 4, 6]) == [2.0, 2.0, 2.0, 2.0]
 
 
-def test_index_links_every_study(tmp_path):
+def test_index_links_every_study_and_embeds_its_figures(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "a").mkdir()
+    Image.new("RGB", (4, 4), "red").save(tmp_path / "a" / "f.png")
     results = [
         StudyResult("a", [Claim("x holds", 1, 1, True)], {}, [tmp_path / "a" / "f.png"]),
-        StudyResult("b", [Claim("y fails", 1, 2, False)], {}, []),
+        StudyResult("b", [Claim("y fails", 1, 2, False)], {}, [tmp_path / "b" / "gone.png"]),
     ]
     write_index(results, tmp_path)
     page = (tmp_path / "index.html").read_text()
-    assert 'href="a/summary.md"' in page and 'src="a/f.png"' in page and "y fails" in page
+    assert 'href="a/summary.md"' in page and "y fails" in page
+    assert page.count('src="data:image/png;base64,') == 1 and "gone.png is missing" in page
     table = (tmp_path / "index.md").read_text()
     assert "| [a](a/summary.md) | 1/1 | yes |" in table and "| **no** |" in table
 

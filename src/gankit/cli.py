@@ -19,6 +19,8 @@ MAIN_EPILOG = """examples:
   gankit train --data ring --out runs/ring          train (default recipe wgan-gp)
   gankit eval runs/ring --json                      modes covered, quality, exact W1
   gankit sample runs/ring --n 2000 --out ring.png
+  gankit report runs/ring                           runs/ring/report.html: curves, samples, GIF
+  gankit compare runs/ring runs/ring-nsgan          compare.html: the runs side by side
   gankit study all --out studies                    every claim of the theory, measured
   gankit examples                                   the notes' worked examples, exact
 
@@ -35,6 +37,7 @@ TRAIN_EPILOG = """examples:
   gankit train --recipe nsgan --data grid:side=5 --out runs/grid --steps 3000 --seed 1
   gankit train --recipe wgan --data ring --out runs/w --config wgan.toml --time-limit 600
   gankit train --resume runs/ring --steps 4000              continue to 4000 steps in all
+  gankit train --data ring --out runs/ring --report         also write runs/ring/report.html
 
 Every field of the resolved configuration (see DIR/config.toml) can be set in a TOML file
 (--config) or by its flag; flags win over the file, the file over the recipe's defaults.
@@ -100,6 +103,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
     except TrainingDiverged as error:
         print(f"gankit: training stopped: {error}", file=sys.stderr)
+        if args.report:  # the curves show how it diverged
+            from gankit.report import write_report
+
+            log(f"gankit: report at {write_report(args.resume or args.out)}")
         return 3
     if result.status == "interrupted":
         log(
@@ -112,6 +119,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"gankit: {reason} at step {result.step} in {result.seconds:.1f} s. "
         f"Run folder: {result.run_dir} (figures in {result.run_dir / 'samples'})"
     )
+    if args.report:
+        from gankit.report import write_report
+
+        log(f"gankit: report at {write_report(result.run_dir)}")
     return 0
 
 
@@ -129,6 +140,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     samples = generate(config, generator, args.n, args.seed)
     if out.suffix == ".npy":
         np.save(out, samples)
+    elif samples.ndim == 4:
+        from gankit.report.grid import save_grid
+
+        save_grid(samples, out)
     else:
         import torch
 
@@ -146,7 +161,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from gankit.train.runs import evaluate_run
 
-    result = evaluate_run(args.run_dir, args.n, args.seed)
+    result = evaluate_run(
+        args.run_dir, args.n, args.seed, log=lambda message: print(message, file=sys.stderr)
+    )
     if args.json:
         print(json.dumps(result))
     else:
@@ -154,6 +171,30 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         for key, value in result.items():
             shown = f"{value:.4g}" if isinstance(value, float) else value
             print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+REPORT_EPILOG = """examples:
+  gankit report runs/ring          writes runs/ring/report.html and runs/ring/training.gif
+"""
+
+COMPARE_EPILOG = """examples:
+  gankit compare runs/gan runs/wgan-gp
+  gankit compare runs/* --out all-runs.html
+"""
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gankit.report import write_report
+
+    print(f"gankit: wrote {write_report(args.run_dir)}", file=sys.stderr)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from gankit.report import write_compare
+
+    print(f"gankit: wrote {write_compare(args.run_dirs, args.out)}", file=sys.stderr)
     return 0
 
 
@@ -222,6 +263,9 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--config", metavar="FILE.toml", help="TOML file of configuration keys")
     train.add_argument("--lr", type=float, help="learning rate of both players")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--report", action="store_true", help="write DIR/report.html when training stops"
+    )
     helps = {
         "data": "data spec, e.g. ring:modes=8 (default ring)",
         "steps": "total generator iterations",
@@ -306,6 +350,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=_cmd_eval)
+
+    report = commands.add_parser(
+        "report",
+        help="write DIR/report.html: configuration, curves, samples, animation, eval",
+        description=(
+            "Write one self-contained page (images embedded, no network) of a run folder: the\n"
+            "resolved configuration, loss / W estimate / D(real), D(fake) / gradient-norm /\n"
+            "penalty curves from metrics.jsonl, the newest sample figure, an animation of all\n"
+            "of them (also DIR/training.gif) and eval.json. Works on a run still training."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=REPORT_EPILOG,
+    )
+    report.add_argument("run_dir", metavar="DIR", help="run folder")
+    report.set_defaults(run=_cmd_report)
+
+    compare = commands.add_parser(
+        "compare",
+        help="one page comparing runs: overlaid curves, final samples, eval side by side",
+        description=(
+            "Write one self-contained page that overlays the runs' training curves (one line\n"
+            "per run, labelled folder (recipe)) and sets their configurations (the keys that\n"
+            "differ), final sample figures and eval.json numbers side by side."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=COMPARE_EPILOG,
+    )
+    compare.add_argument("run_dirs", nargs="*", metavar="DIR", help="two or more run folders")
+    compare.add_argument("--out", default="compare.html", help="page to write (compare.html)")
+    compare.set_defaults(run=_cmd_compare)
 
     study = commands.add_parser(
         "study",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gankit.report import page
 from gankit.studies import STUDIES, get_study
 from gankit.studies._common import single_thread
 from gankit.studies._result import StudyResult, write_result
@@ -46,7 +46,7 @@ def run_all(
 
 
 def write_index(results: list[StudyResult], out: Path) -> None:
-    """One Markdown and one self-contained-folder HTML page linking each study."""
+    """``index.md`` linking each summary, and ``index.html``: verdicts and embedded figures."""
     lines = [
         "# gankit studies",
         "",
@@ -60,23 +60,30 @@ def write_index(results: list[StudyResult], out: Path) -> None:
             f"{'yes' if r.holds else '**no**'} | {r.seconds:.1f} |"
         )
     (out / "index.md").write_text("\n".join(lines) + "\n")
-    rows = []
+    page.write_page(out / "index.html", _index_page(results))
+
+
+def _index_page(results: list[StudyResult]) -> str:
+    """The studies index in the report's page shell, every figure embedded."""
+    overview = page.table(
+        ["study", "claims holding", "all hold", "seconds"],
+        [
+            [r.name, f"{sum(c.holds for c in r.claims)}/{len(r.claims)}", r.holds, r.seconds]
+            for r in results
+        ],
+    )
+    sections = []
     for r in results:
         claims = "".join(
-            f"<li class={'ok' if c.holds else 'bad'}>{html.escape(c.claim)}</li>" for c in r.claims
+            f"<li class={'ok' if c.holds else 'bad'}>{page.escape(c.claim)}</li>" for c in r.claims
         )
         figures = "".join(
-            f'<a href="{r.name}/{f.name}"><img src="{r.name}/{f.name}" alt="{f.stem}"></a>'
+            page.figure(f, f.name) if f.is_file() else page.note(f"{f.name} is missing.")
             for f in r.figures
         )
-        rows.append(
-            f'<section><h2><a href="{r.name}/summary.md">{r.name}</a> '
-            f"({r.seconds:.1f} s)</h2><ul>{claims}</ul>{figures}</section>"
+        link = f'<p><a href="{r.name}/summary.md">{r.name}/summary.md</a></p>'
+        heading = f"{r.name} ({r.seconds:.1f} s)"
+        sections.append(
+            page.section(heading, f"{link}<ul>{claims}</ul><div class=grid>{figures}</div>")
         )
-    page = (
-        "<!doctype html><meta charset=utf-8><title>gankit studies</title><style>"
-        "body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:48%;margin:4px}"
-        ".ok::marker{content:'✔ ';color:green}.bad::marker{content:'✘ ';color:red}</style>"
-        "<h1>gankit studies</h1>" + "".join(rows)
-    )
-    (out / "index.html").write_text(page + "\n")
+    return page.shell("gankit studies", overview + "".join(sections))

@@ -1,0 +1,285 @@
+"""Run reports, comparison pages and their command line: self-contained pages that show a run.
+
+Pages are checked structurally (every image a data URI that decodes to a PNG or GIF, the
+configuration and eval tables) and, where Chromium is installed, rendered headless.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit.cli import main
+from gankit.report import write_report
+
+TINY = [
+    "--data",
+    "ring",
+    "--steps",
+    "6",
+    "--sample-every",
+    "2",
+    "--log-every",
+    "2",
+    "--width",
+    "16",
+    "--depth",
+    "1",
+    "--batch-size",
+    "16",
+    "--precision",
+    "fp32",
+    "--device",
+    "cpu",
+    "--quiet",
+]
+# wgan-gp logs losses, the W estimate, gradient norms and a non-zero penalty: 4 curve panels
+GP_PANELS = {
+    "losses",
+    "critic's W estimate, mean D(real) - mean D(fake)",
+    "gradient norms",
+    "gradient penalty",
+}
+
+
+class Page(HTMLParser):
+    """The images, table rows, section headings and notes of a page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.tables: list[list[list[str]]] = []
+        self.headings: list[str] = []
+        self.notes: list[str] = []
+        self._text: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.images.append({k: v or "" for k, v in attrs})
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th", "h2", "p"):
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._text is None:
+            return
+        text = "".join(self._text)
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append(text)
+        elif tag == "h2":
+            self.headings.append(text)
+        elif tag == "p":
+            self.notes.append(text)
+        if tag in ("td", "th", "h2", "p"):
+            self._text = None
+
+    def table_with(self, first_cell: str) -> list[list[str]]:
+        """The table whose header row starts with ``first_cell``."""
+        return next(t for t in self.tables if t and t[0][0] == first_cell)
+
+
+def decoded_images(page: Page) -> list[bytes]:
+    """Every image's bytes; each ``src`` must be a base64 data URI of a PNG or a GIF."""
+    found = []
+    for image in page.images:
+        head, _, payload = image["src"].partition(";base64,")
+        assert head in ("data:image/png", "data:image/gif") and payload
+        data = base64.b64decode(payload, validate=True)
+        assert data.startswith(b"\x89PNG\r\n\x1a\n" if head.endswith("png") else b"GIF89a")
+        found.append(data)
+    return found
+
+
+def train(out: Path, recipe: str, *extra: str) -> str:
+    """Train a tiny run with the CLI; returns its stderr."""
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = main(["train", "--recipe", recipe, "--out", str(out), *TINY, *extra])
+    assert code == 0, stderr.getvalue()
+    return stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path | str]:
+    """Two tiny runs (3 sample figures each); the wgan-gp one trained with --report."""
+    root = tmp_path_factory.mktemp("runs")
+    log = train(root / "gp", "wgan-gp", "--report")
+    train(root / "ns", "nsgan")
+    return {"gp": root / "gp", "ns": root / "ns", "gp_log": log}
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("report.html", "training.gif"))
+    return target
+
+
+def test_train_report_writes_the_page_and_prints_its_path(runs):
+    page_path = runs["gp"] / "report.html"
+    assert page_path.is_file() and (runs["gp"] / "training.gif").is_file()
+    assert f"gankit: report at {page_path}" in runs["gp_log"].splitlines()
+
+
+def test_train_report_also_follows_a_time_limit_stop(tmp_path):
+    log = train(tmp_path / "run", "nsgan", "--steps", "10000", "--time-limit", "0.001", "--report")
+    assert "time limit reached" in log and (tmp_path / "run" / "report.html").is_file()
+    assert f"gankit: report at {tmp_path / 'run' / 'report.html'}" in log
+
+
+def test_report_embeds_every_figure_as_a_data_uri(runs):
+    page = Page((runs["gp"] / "report.html").read_text())
+    images = decoded_images(page)
+    others = {"samples at step 6 (step_0000006.png)", "training.gif: 3 sample figures in order"}
+    assert {image["alt"] for image in page.images} == GP_PANELS | others
+    assert len(images) == len(GP_PANELS) + 2  # + the newest sample figure and the GIF
+    newest = (runs["gp"] / "samples" / "step_0000006.png").read_bytes()
+    assert newest in images and (runs["gp"] / "training.gif").read_bytes() in images
+    text = re.sub(r'src="data:[^"]*"', "", (runs["gp"] / "report.html").read_text())
+    assert "http" not in text and "<script" not in text  # nothing fetched, nothing run
+
+
+def test_report_config_table_holds_the_resolved_configuration(runs):
+    page = Page((runs["gp"] / "report.html").read_text())
+    config = {row[0]: row[1] for row in page.table_with("key")[1:]}
+    assert config["recipe"] == "wgan-gp" and config["steps"] == "6" and config["width"] == "16"
+    assert config["critic_warmup"] == "false" and config["gp_weight"] == "0.1"
+    assert not any(t[0][0] == "metric" for t in page.tables)
+    assert any("No eval.json" in note for note in page.notes)
+
+
+def test_report_shows_eval_json_as_a_table_with_nulls(runs, tmp_path):
+    run = copy_run(runs["gp"], tmp_path / "run")
+    values = {"modes_covered": 3, "w1": 0.123456, "fid_features": None, "data": "ring"}
+    (run / "eval.json").write_text(json.dumps(values))
+    page = Page(write_report(run).read_text())
+    rows = page.table_with("metric")
+    assert rows[1:] == [
+        ["modes_covered", "3"],
+        ["w1", "0.1235"],
+        ["fid_features", "null"],
+        ["data", "ring"],
+    ]
+    assert not any("No eval.json" in note for note in page.notes)
+
+
+def test_gif_has_one_frame_per_sample_figure(runs):
+    figures = sorted((runs["gp"] / "samples").glob("step_*.png"))
+    with Image.open(runs["gp"] / "training.gif") as gif:
+        assert gif.n_frames == len(figures) == 3
+        with Image.open(figures[0]) as first:
+            assert gif.size == first.size
+
+
+def test_missing_pieces_become_notes_not_errors(runs, tmp_path):
+    run = tmp_path / "fresh"
+    run.mkdir()
+    shutil.copy(runs["ns"] / "config.toml", run / "config.toml")
+    (run / "metrics.jsonl").write_text('{"step": 2, "d_lo')  # cut short by a killed process
+    page = Page(write_report(run).read_text())
+    assert page.images == []
+    notes = " ".join(page.notes)
+    for missing in ("No metrics logged yet", "No sample figures yet", "No eval.json"):
+        assert missing in notes
+    assert {row[0]: row[1] for row in page.table_with("key")[1:]}["recipe"] == "nsgan"
+
+
+@pytest.mark.parametrize("make", ["empty", "missing", "file"])
+def test_report_of_a_folder_that_is_not_a_run_exits_2(tmp_path, capsys, make):
+    target = tmp_path / "x"
+    if make == "empty":
+        target.mkdir()
+    elif make == "file":
+        target.write_text("hello")
+    assert main(["report", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gankit: error: ") and err.count("\n") == 1
+    expected = "is not a run folder" if make == "empty" else "does not exist or is not a folder"
+    assert expected in err
+
+
+def test_compare_overlays_runs_and_sets_evals_side_by_side(runs, tmp_path, monkeypatch, capsys):
+    gp = copy_run(runs["gp"], tmp_path / "gp")
+    (gp / "eval.json").write_text(json.dumps({"w1": 0.5, "modes_covered": 8}))
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(gp), str(runs["ns"])]) == 0
+    assert "gankit: wrote compare.html" in capsys.readouterr().err
+    page = Page((tmp_path / "compare.html").read_text())
+    images = decoded_images(page)
+    # the union of both runs' panels (nsgan adds D(real) and D(fake)) + one sample figure each
+    assert len(images) == len(GP_PANELS) + 1 + 2
+    assert sum(image["alt"].startswith("gp (wgan-gp), step 6") for image in page.images) == 1
+    assert sum(image["alt"].startswith("ns (nsgan), step 6") for image in page.images) == 1
+    evaluation = page.table_with("metric")
+    assert evaluation[0] == ["metric", "gp (wgan-gp)", "ns (nsgan)"]
+    assert ["w1", "0.5", ""] in evaluation and ["modes_covered", "8", ""] in evaluation
+    differ = {row[0]: row[1:] for row in page.table_with("key")[1:]}
+    assert differ["recipe"] == ["wgan-gp", "nsgan"] and "steps" not in differ
+    overview = page.table_with("run")
+    assert [row[0] for row in overview[1:]] == ["gp (wgan-gp)", "ns (nsgan)"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "compare needs at least 2 run folders, got 0"),
+        (["{gp}"], "compare needs at least 2 run folders, got 1"),
+        (["{gp}", "{tmp}"], "is not a run folder"),
+    ],
+)
+def test_compare_errors_exit_2_with_one_line(runs, tmp_path, capsys, argv, message):
+    argv = [a.format(gp=runs["gp"], tmp=tmp_path) for a in argv]
+    assert main(["compare", *argv, "--out", str(tmp_path / "c.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gankit: error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "c.html").exists()
+
+
+def _chromium() -> str | None:
+    return next(
+        (b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+    )
+
+
+def test_report_renders_in_headless_chromium(runs, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium on PATH: install chromium to render the report headless")
+    page_path = runs["gp"] / "report.html"
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            page_path.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.var() > 100  # text, tables and figures, not a blank page
+    page = Page(page_path.read_text())
+    assert sum(i["src"].startswith("data:") for i in page.images) == len(GP_PANELS) + 2
