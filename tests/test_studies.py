@@ -22,6 +22,7 @@ FIXED_NAMES = {
     "mode-collapse",
     "w-correlation",
     "lipschitz-scale",
+    "f-divergences",
 }
 
 

@@ -79,7 +79,9 @@ def test_all_problems_are_reported_together():
 
 
 def test_unknown_recipe_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown recipe 'dcgan'; expected one of: gan, nsgan"):
+    with pytest.raises(
+        ValueError, match="unknown recipe 'dcgan'; expected one of: dragan, fgan, gan, hinge"
+    ):
         resolve("dcgan")
 
 
@@ -105,7 +107,13 @@ def test_every_recipe_runs_and_logs(tmp_path, recipe):
     assert [r["step"] for r in records] == [5, 10]
     keys = {"d_loss", "g_loss", "grad_norm_d", "grad_norm_g", "penalty", "sec_per_step"}
     assert keys <= set(records[-1])
-    critic_keys = {"w_estimate"} if RECIPES[recipe].objective == "wasserstein" else {"d_real"}
+    critic_keys = {
+        "minimax": {"d_real", "d_fake"},
+        "wasserstein": {"w_estimate"},
+        "hinge": {"w_estimate"},
+        "least_squares": {"score_real", "score_fake"},
+        "fgan": {"f_estimate"},
+    }[RECIPES[recipe].objective]
     assert critic_keys <= set(records[-1])
     assert (tmp_path / "samples" / "step_0000010.png").is_file()
 

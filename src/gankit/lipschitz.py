@@ -1,14 +1,22 @@
-"""Keeping a Wasserstein critic (roughly) 1-Lipschitz: weight clipping and the gradient penalty.
+"""Keeping a critic (roughly) Lipschitz or smooth: clipping, gradient penalties, spectral norm.
 
 The Kantorovich–Rubinstein duality ``W1(p, q) = sup_{‖f‖_Lip <= 1} E_p f - E_q f`` needs a
 Lipschitz critic. WGAN bounds it crudely by clamping every weight to ``[-c, c]``
 (``clip_weights``); WGAN-GP asks instead that the critic's gradient *with respect to its
 input* have norm 1 on points between the two distributions (``gradient_penalty``).
 
+The stabilisers that followed penalise the same input gradient elsewhere or differently:
+only where its norm exceeds 1 (``lipschitz_penalty``, WGAN-LP), around the real data
+(``dragan_penalty``), or its squared norm on real or on generated samples (``r1_penalty``,
+``r2_penalty``); ``spectral_normalize`` instead divides every layer's weight by its largest
+singular value. Every penalty takes the critic module as its first argument and draws its
+randomness (if any) from an optional ``torch.Generator``.
+
 References:
     Arjovsky, Chintala & Bottou 2017, Wasserstein GAN.
     Gulrajani et al. 2017, Improved Training of Wasserstein GANs.
-    THEORY.md §5.
+    Petzka, Fischer & Lukovnicov 2018; Kodali et al. 2017; Mescheder, Geiger & Nowozin 2018;
+    Miyato et al. 2018 (see each function). THEORY.md §5.
 """
 
 from __future__ import annotations
@@ -18,11 +26,22 @@ from collections.abc import Callable
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
 
-from gankit._validate import check_positive, check_scores
+from gankit._validate import check_int, check_positive, check_scores
 from gankit.errors import GankitError
 
-__all__ = ["clip_weights", "gradient_penalty", "input_gradient_norm"]
+__all__ = [
+    "clip_weights",
+    "dragan_penalty",
+    "gradient_penalty",
+    "input_gradient_norm",
+    "lipschitz_penalty",
+    "r1_penalty",
+    "r2_penalty",
+    "spectral_normalize",
+]
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
@@ -135,25 +154,248 @@ def gradient_penalty(
         >>> gradient_penalty(critic, real, fake, weight=10.0).item()  # 10 · (5 - 1)²
         160.0
     """
-    _refuse_batch_norm(critic)
+    _refuse_batch_norm(critic, "gradient_penalty")
     lam = check_positive("weight", weight, allow_zero=True)
     slope = check_positive("target", target)
-    _check_batch("real", real)
-    _check_batch("fake", fake)
-    if tuple(real.shape) != tuple(fake.shape):
-        raise GankitError(
-            f"real and fake must have the same shape, got {tuple(real.shape)} "
-            f"and {tuple(fake.shape)}"
-        )
-    # One ε per sample, broadcast over every non-batch axis: shape (B, 1, ..., 1).
-    eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    eps_device = generator.device if generator is not None else real.device
-    eps = torch.rand(eps_shape, generator=generator, dtype=real.dtype, device=eps_device)
-    eps = eps.to(real.device)
-    # Detached inputs make x̂ a fresh leaf: no gradient flows into the generator or the data.
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    x_hat = _interpolates(real, fake, generator)
     norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
     return lam * ((norms - slope) ** 2).mean()
+
+
+def lipschitz_penalty(
+    critic: Critic,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    weight: float = 10.0,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The one-sided Lipschitz penalty of WGAN-LP, on the interpolates of WGAN-GP.
+
+    ``LP = weight · mean_i max(0, ‖∇_x f(x̂_i)‖₂ - 1)²,  x̂_i = ε_i·real_i + (1 - ε_i)·fake_i``
+
+    Only slopes above 1 are penalised: the Lipschitz constraint ``‖∇f‖ <= 1`` itself, where
+    WGAN-GP's two-sided ``(‖∇f‖ - 1)²`` also pushes flat regions of the critic up to slope 1.
+    ``ε`` is drawn exactly as in :func:`gradient_penalty` (one per sample, from
+    ``generator``); the inputs are detached and the critic must not contain batch norm.
+
+    Args:
+        critic: a module or function mapping ``(B, ...)`` inputs to scores ``(B,)``/``(B, 1)``.
+        real: real samples, shape ``(B, ...)`` with at least two axes.
+        fake: generated samples, same shape as ``real``.
+        weight: the penalty coefficient λ >= 0.
+        generator: the ``torch.Generator`` that draws ``ε``; ``None`` uses torch's default.
+
+    Returns:
+        A scalar tensor attached to the critic's parameters.
+
+    Raises:
+        GankitError: as :func:`gradient_penalty`.
+
+    References:
+        Petzka, Fischer & Lukovnicov 2018, On the regularization of Wasserstein GANs, eq. 8.
+
+    Example:
+        >>> import torch
+        >>> critic = torch.nn.Linear(2, 1, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = critic.weight.copy_(torch.tensor([[0.3, 0.4]]))  # ‖w‖ = 0.5 < 1: no penalty
+        >>> lipschitz_penalty(critic, torch.randn(4, 2), torch.randn(4, 2)).item()
+        0.0
+    """
+    _refuse_batch_norm(critic, "lipschitz_penalty")
+    lam = check_positive("weight", weight, allow_zero=True)
+    x_hat = _interpolates(real, fake, generator)
+    norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
+    return lam * (torch.relu(norms - 1) ** 2).mean()
+
+
+def dragan_penalty(
+    critic: Critic,
+    real: torch.Tensor,
+    weight: float = 10.0,
+    *,
+    generator: torch.Generator | None = None,
+    scale: float = 0.5,
+) -> torch.Tensor:
+    """DRAGAN's gradient penalty on random points near the real data.
+
+    ``R = weight · mean_i (‖∇_x D(x̂_i)‖₂ - 1)²,  x̂_i = x_i + α_i·δ_i,
+    δ_i = scale·std(x)·u_i,  u_i ~ U[0, 1]^d,  α_i ~ U[0, 1]``
+
+    ``std(x)`` is the standard deviation of all entries of the real batch (population form, as
+    numpy's ``X.std()``); ``u_i`` has one entry per feature and ``α_i`` one per sample. This is
+    the authors' reference code: the paper writes ``x + δ``, the code moves a random fraction
+    ``α`` of the way to the perturbed point. ``α`` is drawn first, then ``u``, both from
+    ``generator`` (on its device, then moved to ``real``'s). Only ``real`` is used: the
+    penalty keeps the discriminator's slope near 1 around the data, where mode collapse starts
+    (sharp gradients around real points), whatever the generator does.
+
+    Args:
+        critic: the discriminator, mapping ``(B, ...)`` inputs to logits ``(B,)``/``(B, 1)``;
+            no batch norm.
+        real: real samples, shape ``(B, ...)`` with at least two axes.
+        weight: λ >= 0 (10 in the paper's code).
+        generator: the ``torch.Generator`` that draws ``α`` and ``u``; ``None`` uses torch's
+            default.
+        scale: the perturbation's size in units of ``std(x)`` (0.5 in the paper's code), >= 0.
+
+    Returns:
+        A scalar tensor attached to the critic's parameters.
+
+    Raises:
+        GankitError: the critic contains batch norm, ``real`` has fewer than two axes,
+            ``weight`` or ``scale`` is negative, or the critic's output has the wrong shape.
+
+    References:
+        Kodali, Abernethy, Hays & Kira 2017, On Convergence and Stability of GANs (DRAGAN),
+        §5 and its code (``X + 0.5 * X.std() * np.random.random(X.shape)``, λ = 10).
+
+    Example:
+        >>> import torch
+        >>> critic = torch.nn.Linear(2, 1, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = critic.weight.copy_(torch.tensor([[3.0, 4.0]]))  # slope 5 everywhere
+        >>> dragan_penalty(critic, torch.randn(8, 2), weight=10.0).item()  # 10 · (5 - 1)²
+        160.0
+    """
+    _refuse_batch_norm(critic, "dragan_penalty")
+    lam = check_positive("weight", weight, allow_zero=True)
+    size = check_positive("scale", scale, allow_zero=True)
+    _check_batch("real", real)
+    x = real.detach()
+    alpha = _uniform((x.shape[0],) + (1,) * (x.ndim - 1), x, generator)  # (B, 1, ..., 1)
+    u = _uniform(tuple(x.shape), x, generator)  # (B, ...)
+    x_hat = (x + alpha * size * x.std(correction=0) * u).requires_grad_(True)
+    norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
+    return lam * ((norms - 1) ** 2).mean()
+
+
+def r1_penalty(critic: Critic, real: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+    """The R1 penalty: the squared input-gradient norm of the discriminator on real data.
+
+    ``R1 = weight/2 · mean_i ‖∇_x D(x_i)‖₂²,  x_i ~ p_data``
+
+    ``D`` is the discriminator's logit. At the equilibrium ``p_g = p_data`` the ideal
+    discriminator is constant on the data, so R1 vanishes there and does not move the
+    equilibrium; Mescheder et al. prove that gradient descent on the GAN game with it
+    converges locally, where the unregularised game can circle. No square root is taken,
+    so the penalty is smooth even where the gradient is 0.
+
+    Args:
+        critic: the discriminator, mapping ``(B, ...)`` inputs to logits ``(B,)``/``(B, 1)``;
+            no batch norm.
+        real: real samples, shape ``(B, ...)`` with at least two axes (detached here).
+        weight: γ >= 0 (10 in the paper's image experiments).
+
+    Returns:
+        A scalar tensor attached to the critic's parameters.
+
+    Raises:
+        GankitError: the critic contains batch norm, ``real`` has fewer than two axes,
+            ``weight`` is negative, or the critic's output has the wrong shape.
+
+    References:
+        Mescheder, Geiger & Nowozin 2018, Which Training Methods for GANs do actually
+        Converge?, eq. 9.
+
+    Example:
+        >>> import torch
+        >>> critic = torch.nn.Linear(2, 1, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = critic.weight.copy_(torch.tensor([[3.0, 4.0]]))  # ‖∇D‖² = 25
+        >>> r1_penalty(critic, torch.randn(8, 2), weight=10.0).item()  # 10/2 · 25
+        125.0
+    """
+    _refuse_batch_norm(critic, "r1_penalty")
+    return _squared_gradient_norm(critic, "real", real, weight)
+
+
+def r2_penalty(critic: Critic, fake: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+    """The R2 penalty: R1's squared input-gradient norm, on generated samples instead.
+
+    ``R2 = weight/2 · mean_j ‖∇_x D(x̃_j)‖₂²,  x̃_j = G(z_j)``
+
+    ``fake`` is detached: the penalty trains the discriminator only.
+
+    Args:
+        critic: the discriminator, mapping ``(B, ...)`` inputs to logits ``(B,)``/``(B, 1)``;
+            no batch norm.
+        fake: generated samples, shape ``(B, ...)`` with at least two axes.
+        weight: γ >= 0.
+
+    Returns:
+        A scalar tensor attached to the critic's parameters.
+
+    Raises:
+        GankitError: as :func:`r1_penalty`.
+
+    References:
+        Mescheder, Geiger & Nowozin 2018, Which Training Methods for GANs do actually
+        Converge?, eq. 10.
+
+    Example:
+        >>> import torch
+        >>> critic = torch.nn.Linear(2, 1, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = critic.weight.copy_(torch.tensor([[1.0, 1.0]]))  # ‖∇D‖² = 2
+        >>> r2_penalty(critic, torch.randn(8, 2), weight=3.0).item()  # 3/2 · 2
+        3.0
+    """
+    _refuse_batch_norm(critic, "r2_penalty")
+    return _squared_gradient_norm(critic, "fake", fake, weight)
+
+
+def spectral_normalize(module: nn.Module, *, n_power_iterations: int = 1) -> nn.Module:
+    """Spectral normalisation of every linear and convolutional layer of ``module``, in place.
+
+    ``W_SN = W / σ(W)``, with ``σ(W)`` the largest singular value of the weight (for a
+    convolution, of the weight reshaped to ``(out_channels, in_channels·k·k)``, as in the
+    paper), estimated by power iteration: in training mode each forward pass runs
+    ``n_power_iterations`` steps ``v ← Wᵀu/‖Wᵀu‖, u ← Wv/‖Wv‖`` from the previous ``u``, then
+    ``σ ≈ uᵀWv``. With 1-Lipschitz activations (ReLU, LeakyReLU, tanh) the whole critic is
+    then at most 1-Lipschitz (a bound, not an equality). Uses
+    ``torch.nn.utils.parametrizations.spectral_norm``: the weight's parameter becomes
+    ``parametrizations.weight.original`` and ``u``, ``v`` are buffers saved in the state dict.
+
+    Call it once, right after building the critic and before creating its optimiser. In
+    evaluation mode the stored ``u``, ``v`` are used without an update.
+
+    Args:
+        module: the critic; its ``nn.Linear`` and ``nn.Conv1d/2d/3d`` layers are wrapped.
+        n_power_iterations: power-iteration steps per forward pass, >= 1 (1 in the paper).
+
+    Returns:
+        ``module`` itself.
+
+    Raises:
+        GankitError: ``module`` is not an ``nn.Module``, ``n_power_iterations`` is not an
+            integer >= 1, or a layer is already spectrally normalised.
+
+    References:
+        Miyato, Kataoka, Koyama & Yoshida 2018, Spectral Normalization for Generative
+        Adversarial Networks, eq. 8 and Alg. 1.
+
+    Example:
+        >>> import torch
+        >>> layer = torch.nn.Linear(2, 2, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = layer.weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))  # σ = 3
+        >>> spectral_normalize(layer).eval().weight.diagonal().tolist()  # W / 3
+        [1.0, 0.3333333432674408]
+    """
+    if not isinstance(module, nn.Module):
+        raise GankitError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    steps = check_int("n_power_iterations", n_power_iterations)
+    for name, layer in list(module.named_modules()):
+        if isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            if parametrize.is_parametrized(layer, "weight"):
+                raise GankitError(
+                    f"layer {name or 'module'!r} is already spectrally normalised (or "
+                    "otherwise parametrised); apply spectral_normalize once"
+                )
+            spectral_norm(layer, n_power_iterations=steps)
+    return module
 
 
 def input_gradient_norm(critic: Critic, x: torch.Tensor) -> torch.Tensor:
@@ -195,6 +437,43 @@ def input_gradient_norm(critic: Critic, x: torch.Tensor) -> torch.Tensor:
     return grad.flatten(1).norm(dim=1).detach()
 
 
+def _uniform(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | None):
+    """U[0, 1) draws of ``shape`` from ``generator`` on its own device, moved to ``like``'s.
+
+    Drawing on the generator's device means a CPU generator gives the same numbers for data
+    on any device.
+    """
+    device = generator.device if generator is not None else like.device
+    draws = torch.rand(shape, generator=generator, dtype=like.dtype, device=device)
+    return draws.to(like.device)
+
+
+def _interpolates(
+    real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``x̂ = ε·real + (1 - ε)·fake`` with one ``ε ~ U[0, 1]`` per sample, as a fresh leaf."""
+    _check_batch("real", real)
+    _check_batch("fake", fake)
+    if tuple(real.shape) != tuple(fake.shape):
+        raise GankitError(
+            f"real and fake must have the same shape, got {tuple(real.shape)} "
+            f"and {tuple(fake.shape)}"
+        )
+    # One ε per sample, broadcast over every non-batch axis: shape (B, 1, ..., 1).
+    eps = _uniform((real.shape[0],) + (1,) * (real.ndim - 1), real, generator)
+    # Detached inputs make x̂ a fresh leaf: no gradient flows into the generator or the data.
+    return (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+
+
+def _squared_gradient_norm(critic: Critic, name: str, x: torch.Tensor, weight: float):
+    """``weight/2 · mean_i ‖∇_x f(x_i)‖²`` at the (detached) samples ``x``."""
+    lam = check_positive("weight", weight, allow_zero=True)
+    _check_batch(name, x)
+    x_leaf = x.detach().requires_grad_(True)
+    grad = _input_gradient(critic, x_leaf, create_graph=True)
+    return lam / 2 * grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 def _input_gradient(critic: Critic, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
     """∇_x of ``sum_i f(x_i)``: for a per-sample critic, row i is ∇f(x_i)."""
     scores = check_scores("critic output", critic(x))
@@ -220,14 +499,14 @@ def _check_batch(name: str, x: torch.Tensor) -> None:
         )
 
 
-def _refuse_batch_norm(critic: Critic) -> None:
+def _refuse_batch_norm(critic: Critic, penalty: str) -> None:
     if not isinstance(critic, nn.Module):
         return
     for name, layer in critic.named_modules():
         if isinstance(layer, _BatchNorm):
             where = name or "the critic itself"
             raise GankitError(
-                f"gradient_penalty needs a critic without batch norm, found "
+                f"{penalty} needs a critic without batch norm, found "
                 f"{type(layer).__name__} at {where!r}: batch norm mixes the samples of a batch, "
                 "so the per-sample input gradient is not defined (Gulrajani et al. 2017, §4); "
                 "use layer norm or no normalisation"

@@ -13,6 +13,10 @@ game's own generator loss, ``log(1 - D(G(z)))``, whose gradient vanishes when th
 discriminator rejects the fakes; ``g_loss_nonsaturating`` is the ``-log D(G(z))`` fix. (Some
 libraries call the latter "vanilla"; it is not the minimax loss.)
 
+Beyond the notes: the hinge loss (Lim & Ye 2017; Miyato et al. 2018) and the least-squares
+loss (LSGAN, Mao et al. 2017) act on raw scores like the Wasserstein critic. The f-GAN losses,
+one per f-divergence, live in ``gankit.fgan``.
+
 References:
     THEORY.md §3 (the GAN game, saturation) and §5 (the Wasserstein critic).
 """
@@ -25,7 +29,10 @@ from gankit._validate import check_scores
 
 __all__ = [
     "critic_loss",
+    "d_loss_hinge",
+    "d_loss_least_squares",
     "d_loss_minimax",
+    "g_loss_least_squares",
     "g_loss_nonsaturating",
     "g_loss_saturating",
     "g_loss_wasserstein",
@@ -201,3 +208,107 @@ def g_loss_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
     """
     fake = check_scores("fake_scores", fake_scores)
     return -fake.mean()
+
+
+def d_loss_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The hinge loss of the discriminator (geometric GAN; SN-GAN, SAGAN, BigGAN).
+
+    ``L_D = E_x max(0, 1 - D(x)) + E_z max(0, 1 + D(G(z)))``
+
+    Real scores above +1 and fake scores below -1 cost nothing, so the discriminator stops
+    pushing once a sample is classified with margin 1. The generator's loss is then
+    ``-E_z D(G(z))``, the same as the WGAN generator's: use ``g_loss_wasserstein``.
+
+    Args:
+        real_scores: discriminator scores on real samples, shape ``(B,)`` or ``(B, 1)``.
+        fake_scores: scores on generated samples, shape ``(B',)`` or ``(B', 1)``.
+
+    Returns:
+        A scalar tensor (always >= 0).
+
+    Raises:
+        GankitError: an argument is not a floating-point tensor of shape ``(B,)`` or ``(B, 1)``.
+
+    References:
+        Lim & Ye 2017, Geometric GAN, eq. 11. Miyato et al. 2018, Spectral Normalization for
+        Generative Adversarial Networks, eq. 16 and 17.
+
+    Example:
+        >>> import torch
+        >>> d_loss_hinge(torch.tensor([2.0, 0.5]), torch.tensor([-3.0, 0.0]))  # 0.25 + 0.5
+        tensor(0.7500)
+    """
+    real = check_scores("real_scores", real_scores)
+    fake = check_scores("fake_scores", fake_scores)
+    return torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
+
+
+def d_loss_least_squares(
+    real_scores: torch.Tensor,
+    fake_scores: torch.Tensor,
+    *,
+    real_target: float = 1.0,
+    fake_target: float = -1.0,
+) -> torch.Tensor:
+    """The least-squares discriminator loss of LSGAN.
+
+    ``L_D = 1/2 E_x (D(x) - b)^2 + 1/2 E_z (D(G(z)) - a)^2``,  ``b = real_target``,
+    ``a = fake_target``
+
+    The defaults ``a = -1, b = 1`` (with the generator's target ``c = 0``) satisfy
+    ``b - c = 1`` and ``b - a = 2``, for which minimising the generator's loss minimises the
+    Pearson χ² divergence between ``p_data + p_g`` and ``2 p_g`` (Mao et al. 2017, §3.2.2).
+    The "0-1" variant of the paper's experiments is ``a = 0, b = 1`` with ``c = 1``.
+
+    Args:
+        real_scores: discriminator scores on real samples, shape ``(B,)`` or ``(B, 1)``.
+        fake_scores: scores on generated samples, shape ``(B',)`` or ``(B', 1)``.
+        real_target: ``b``, the score D should give real samples.
+        fake_target: ``a``, the score D should give generated samples.
+
+    Returns:
+        A scalar tensor (always >= 0).
+
+    Raises:
+        GankitError: an argument is not a floating-point tensor of shape ``(B,)`` or ``(B, 1)``.
+
+    References:
+        Mao et al. 2017, Least Squares Generative Adversarial Networks, eq. 2 and 9.
+
+    Example:
+        >>> import torch
+        >>> d_loss_least_squares(torch.tensor([1.0, 3.0]), torch.tensor([0.0]))  # (0+4)/4 + 1/2
+        tensor(1.5000)
+    """
+    real = check_scores("real_scores", real_scores)
+    fake = check_scores("fake_scores", fake_scores)
+    return 0.5 * ((real - real_target) ** 2).mean() + 0.5 * ((fake - fake_target) ** 2).mean()
+
+
+def g_loss_least_squares(fake_scores: torch.Tensor, *, target: float = 0.0) -> torch.Tensor:
+    """The least-squares generator loss of LSGAN: ``L_G = 1/2 E_z (D(G(z)) - c)^2``.
+
+    ``c = target`` is 0 in the Pearson χ² setting (``a = -1, b = 1, c = 0``) and 1 in the
+    0-1 variant; see ``d_loss_least_squares``.
+
+    Args:
+        fake_scores: discriminator scores on generated samples, shape ``(B,)`` or ``(B, 1)``.
+        target: ``c``, the score the generator wants D to give its samples.
+
+    Returns:
+        A scalar tensor (always >= 0).
+
+    Raises:
+        GankitError: ``fake_scores`` is not a floating-point tensor of shape ``(B,)`` or
+            ``(B, 1)``.
+
+    References:
+        Mao et al. 2017, Least Squares Generative Adversarial Networks, eq. 2 and 9.
+
+    Example:
+        >>> import torch
+        >>> g_loss_least_squares(torch.tensor([-1.0, 1.0, 2.0]))  # (1 + 1 + 4) / 6
+        tensor(1.)
+    """
+    fake = check_scores("fake_scores", fake_scores)
+    return 0.5 * ((fake - target) ** 2).mean()

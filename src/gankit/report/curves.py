@@ -30,6 +30,8 @@ PANELS = (
     Panel("losses", ("d_loss", "g_loss")),
     Panel("critic's W estimate, mean D(real) - mean D(fake)", ("w_estimate",)),
     Panel("D(real) and D(fake)", ("d_real", "d_fake")),
+    Panel("mean scores D(real) and D(fake) (lsgan targets 1 and -1)", ("score_real", "score_fake")),
+    Panel("f-GAN critic's lower bound on D_f(P||Q)", ("f_estimate",)),
     Panel("gradient norms", ("grad_norm_d", "grad_norm_g"), log_scale=True),
     Panel("gradient penalty", ("penalty",)),
 )

@@ -24,6 +24,7 @@ STUDIES: dict[str, str] = {
     "mode-collapse": "gankit.studies.mode_collapse",
     "w-correlation": "gankit.studies.w_correlation",
     "lipschitz-scale": "gankit.studies.lipschitz_scale",
+    "f-divergences": "gankit.studies.f_divergences",
 }
 
 

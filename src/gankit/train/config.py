@@ -28,7 +28,18 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "precision": ("auto", "fp32", "bf16"),
     "device": ("auto", "cpu", "cuda"),
     "critic_norm": ("auto", "none", "layer", "batch"),
+    # gankit.fgan.DIVERGENCES (kept here by name: this module must not import torch)
+    "divergence": (
+        "kl",
+        "reverse_kl",
+        "pearson_chi2",
+        "squared_hellinger",
+        "js",
+        "total_variation",
+    ),
 }
+# The penalties on the critic's input gradient: each needs a critic without batch norm.
+INPUT_PENALTIES = ("gp_weight", "lp_weight", "dragan_weight", "r1_weight", "r2_weight")
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,12 @@ class TrainConfig:
     beta2: float = 0.9
     clip: float = 0.0  # weight clipping box [-c, c] after every critic update (wgan)
     gp_weight: float = 0.0  # lambda of the gradient penalty (wgan-gp)
+    lp_weight: float = 0.0  # lambda of the one-sided penalty (wgan-lp, Petzka et al. 2018)
+    dragan_weight: float = 0.0  # lambda of the penalty near real data (Kodali et al. 2017)
+    r1_weight: float = 0.0  # gamma of R1 on real data (Mescheder et al. 2018)
+    r2_weight: float = 0.0  # gamma of R2 on generated data (Mescheder et al. 2018)
+    spectral_norm: bool = False  # critic layers divided by their top singular value (Miyato 2018)
+    divergence: str = "js"  # the f-divergence of the fgan recipe (Nowozin et al. 2016)
     critic_warmup: bool = False  # original WGAN code: 100 critic steps early and every 500th
     latent_dim: int = 2  # gan_toy.py draws 2-D noise
     width: int = 512  # gan_toy.py: 3 hidden layers of 512 ReLU units; images: base channels
@@ -67,6 +84,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def penalises_input_gradient(self) -> bool:
+        """True when some penalty on the critic's input gradient is on (no batch norm then)."""
+        return any(getattr(self, name) > 0 for name in INPUT_PENALTIES)
 
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
@@ -127,7 +148,7 @@ def _check(config: TrainConfig) -> list[str]:
         value = getattr(config, name)
         if not (math.isfinite(value) and value > 0):
             problems.append(f"{name} must be > 0, got {value}")
-    for name in ("clip", "gp_weight", "time_limit"):
+    for name in ("clip", *INPUT_PENALTIES, "time_limit"):
         value = getattr(config, name)
         if not (math.isfinite(value) and value >= 0):
             problems.append(f"{name} must be >= 0, got {value}")
@@ -135,10 +156,11 @@ def _check(config: TrainConfig) -> list[str]:
         value = getattr(config, name)
         if not (0 <= value < 1):
             problems.append(f"{name} must be in [0, 1), got {value}")
-    if config.gp_weight > 0 and config.critic_norm == "batch":
+    penalties = [name for name in INPUT_PENALTIES if getattr(config, name) > 0]
+    if penalties and config.critic_norm == "batch":
         problems.append(
-            "critic_norm batch cannot be used with the gradient penalty (batch norm mixes the "
-            "samples, so the per-sample gradient is undefined); use layer or none"
+            f"critic_norm batch cannot be used with {', '.join(penalties)} (batch norm mixes "
+            "the samples, so the per-sample input gradient is undefined); use layer or none"
         )
     if config.keep_every < 0:
         problems.append(f"keep_every must be >= 0, got {config.keep_every}")

@@ -3,11 +3,19 @@
 A recipe names the losses and the Lipschitz constraint and carries the hyperparameters of
 the paper it comes from; ``TrainConfig`` fields not set by a recipe keep their defaults.
 
+Two-time-scale update rule (TTUR, Heusel et al. 2017): the critic and the generator have
+their own learning rates (``lr_d``, ``lr_g``); Heusel et al. prove that, under their
+assumptions, a critic that learns on a faster time scale makes one critic step per generator
+step converge to a local Nash equilibrium. ``hinge`` uses it (lr_d = 4 lr_g, as SAGAN).
+
 References:
     Goodfellow et al. 2014 (gan, nsgan); Radford et al. 2015, DCGAN (Adam 2e-4, beta1 0.5);
     Arjovsky, Chintala & Bottou 2017 (wgan: RMSProp 5e-5, clip 0.01, 5 critic steps, batch 64);
     Gulrajani et al. 2017 (wgan-gp: Adam 1e-4, 5 critic steps, lambda 10; the published toy
-    code gan_toy.py uses lambda 0.1, betas (0.5, 0.9), batch 256 and 3x512 ReLU MLPs).
+    code gan_toy.py uses lambda 0.1, betas (0.5, 0.9), batch 256 and 3x512 ReLU MLPs);
+    Nowozin et al. 2016 (fgan); Mao et al. 2017 (lsgan); Lim & Ye 2017, Miyato et al. 2018,
+    Zhang et al. 2019 (hinge); Petzka et al. 2018 (wgan-lp); Kodali et al. 2017 (dragan);
+    Mescheder et al. 2018 (nsgan-r1); Heusel et al. 2017 (TTUR).
 """
 
 from __future__ import annotations
@@ -24,8 +32,12 @@ class Recipe:
 
     name: str
     summary: str
-    objective: str  # "minimax" (D on logits) or "wasserstein" (critic on scores)
-    generator_loss: str  # "saturating", "nonsaturating" or "wasserstein"
+    # "minimax" (D on logits), "wasserstein" (critic on scores), "hinge", "least_squares"
+    # or "fgan" (critic loss of the f-divergence config.divergence)
+    objective: str
+    # "saturating", "nonsaturating", "wasserstein" (-E D(G(z)), also hinge's),
+    # "least_squares" or "fgan"
+    generator_loss: str
     defaults: dict[str, Any]
     # Changes on image data, on top of IMAGE_NETWORK (the image experiments of the same paper).
     image_defaults: dict[str, Any] = field(default_factory=dict)
@@ -43,6 +55,19 @@ MINIMAX_DEFAULTS: dict[str, Any] = {
     "beta2": 0.999,
     "n_critic": 1,
     "batch_size": 128,
+}
+
+# gan_toy.py of Gulrajani et al. 2017: lambda 0.1 on 2-D data (lambda 10 stalls on a small
+# ring, THEORY.md 5), Adam 1e-4 with betas (0.5, 0.9), 5 critic steps, batch 256.
+WGAN_GP_TOY: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr_g": 1e-4,
+    "lr_d": 1e-4,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "gp_weight": 0.1,
+    "n_critic": 5,
+    "batch_size": 256,
 }
 
 RECIPES: dict[str, Recipe] = {
@@ -82,20 +107,89 @@ RECIPES: dict[str, Recipe] = {
             "WGAN with gradient penalty on interpolates (Gulrajani et al. 2017, Alg. 1)",
             "wasserstein",
             "wasserstein",
-            # gan_toy.py of Gulrajani et al. 2017: lambda 0.1 on 2-D data (lambda 10 stalls
-            # on a small ring, THEORY.md 5), Adam 1e-4 with betas (0.5, 0.9), batch 256.
+            WGAN_GP_TOY,
+            # gan_mnist.py and gan_cifar.py of Gulrajani et al. 2017: lambda 10, batch 50/64.
+            {"gp_weight": 10.0, "batch_size": 64},
+        ),
+        Recipe(
+            "fgan",
+            "f-GAN, critic bound on the f-divergence --divergence (Nowozin et al. 2016)",
+            "fgan",
+            "fgan",
+            # Nowozin et al. 2016, Alg. 1: one critic and one generator step per iteration;
+            # the generator maximises E g_f(V(G(z))) (their 3.2); Adam as in DCGAN.
+            MINIMAX_DEFAULTS,
+        ),
+        Recipe(
+            "lsgan",
+            "least squares GAN, a = -1, b = 1, c = 0 (Mao et al. 2017)",
+            "least_squares",
+            "least_squares",
+            # Mao et al. 2017, 4: Adam 2e-4, beta1 0.5, as DCGAN.
+            MINIMAX_DEFAULTS,
+        ),
+        Recipe(
+            "hinge",
+            "hinge loss, spectral norm, TTUR lr_d = 4 lr_g (Miyato et al. 2018; Zhang 2019)",
+            "hinge",
+            "wasserstein",  # Miyato et al. 2018, eq. 17: L_G = -E D(G(z))
+            # SAGAN (Zhang et al. 2019, 5): Adam betas (0, 0.9), TTUR lr_d 4e-4 and lr_g 1e-4
+            # (Heusel et al. 2017), one D step per G step; spectral norm in D (Miyato 2018).
+            {
+                "optimizer": "adam",
+                "lr_g": 1e-4,
+                "lr_d": 4e-4,
+                "beta1": 0.0,
+                "beta2": 0.9,
+                "n_critic": 1,
+                "batch_size": 256,
+                "spectral_norm": True,
+            },
+        ),
+        Recipe(
+            "wgan-lp",
+            "WGAN with the one-sided Lipschitz penalty max(0, |grad| - 1)^2 (Petzka 2018)",
+            "wasserstein",
+            "wasserstein",
+            # Petzka et al. 2018 train as WGAN-GP; on 2-D data the toy settings of wgan-gp.
+            WGAN_GP_TOY | {"gp_weight": 0.0, "lp_weight": 0.1},
+            {"lp_weight": 10.0, "batch_size": 64},
+        ),
+        Recipe(
+            "dragan",
+            "non-saturating GAN, gradient penalty near real data (Kodali et al. 2017)",
+            "minimax",
+            "nonsaturating",
+            # DRAGAN's code: Adam 1e-4, betas (0.5, 0.9), lambda 10, batch 64, k = 1. On 2-D
+            # data lambda 0.1, as wgan-gp's toy code: measured here (3x128 networks, 25 s),
+            # lambda 10 and 1 kept D near 1/2 on real and fake alike and left the generator
+            # on 0-1 of ring's 8 modes.
             {
                 "optimizer": "adam",
                 "lr_g": 1e-4,
                 "lr_d": 1e-4,
                 "beta1": 0.5,
                 "beta2": 0.9,
-                "gp_weight": 0.1,
-                "n_critic": 5,
-                "batch_size": 256,
+                "n_critic": 1,
+                "batch_size": 64,
+                "dragan_weight": 0.1,
             },
-            # gan_mnist.py and gan_cifar.py of Gulrajani et al. 2017: lambda 10, batch 50/64.
-            {"gp_weight": 10.0, "batch_size": 64},
+            {"dragan_weight": 10.0},
+        ),
+        Recipe(
+            "nsgan-r1",
+            "non-saturating GAN, R1 penalty on real data (Mescheder et al. 2018)",
+            "minimax",
+            "nonsaturating",
+            # Mescheder et al. 2018, code (GAN_stability): RMSProp 1e-4, gamma 10, batch 64.
+            {
+                "optimizer": "rmsprop",
+                "lr_g": 1e-4,
+                "lr_d": 1e-4,
+                "n_critic": 1,
+                "batch_size": 64,
+                "r1_weight": 10.0,
+            },
         ),
     )
 }
