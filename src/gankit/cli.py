@@ -38,9 +38,13 @@ TRAIN_EPILOG = """examples:
   gankit train --recipe wgan --data ring --out runs/w --config wgan.toml --time-limit 600
   gankit train --resume runs/ring --steps 4000              continue to 4000 steps in all
   gankit train --data ring --out runs/ring --report         also write runs/ring/report.html
+  torchrun --standalone --nproc_per_node=2 -m gankit train --data ring --out runs/ring2
+                                                            two processes share each batch
 
 Every field of the resolved configuration (see DIR/config.toml) can be set in a TOML file
 (--config) or by its flag; flags win over the file, the file over the recipe's defaults.
+Under torchrun, --batch-size is the global batch, split evenly among the processes; rank 0
+writes the run folder, and a run resumes in any number of processes.
 Data specs: ring:modes=8,radius=2,std=0.02  grid:side=5,spacing=2,std=0.05  swissroll
 uniform1d:low=0,high=1  gmm1d:means=-2;2,std=0.5  segments:theta=0.5
 """
@@ -82,11 +86,15 @@ def _train_flags(args: argparse.Namespace) -> dict[str, object]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from gankit.train.config import read_toml
+    from gankit.train.distributed import from_env
     from gankit.train.loop import TrainingDiverged
     from gankit.train.runs import resume_run, start_run
 
+    main = from_env().is_main  # under torchrun, rank 0 alone reports (and writes the report)
+
     def log(message: str) -> None:
-        print(message, file=sys.stderr)
+        if main:
+            print(message, file=sys.stderr)
 
     flags = _train_flags(args)
     try:
@@ -102,8 +110,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 args.out, args.recipe, file_values, flags, progress=not args.quiet, log=log
             )
     except TrainingDiverged as error:
-        print(f"gankit: training stopped: {error}", file=sys.stderr)
-        if args.report:  # the curves show how it diverged
+        log(f"gankit: training stopped: {error}")
+        if args.report and main:  # the curves show how it diverged
             from gankit.report import write_report
 
             log(f"gankit: report at {write_report(args.resume or args.out)}")
@@ -119,7 +127,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"gankit: {reason} at step {result.step} in {result.seconds:.1f} s. "
         f"Run folder: {result.run_dir} (figures in {result.run_dir / 'samples'})"
     )
-    if args.report:
+    if args.report and main:
         from gankit.report import write_report
 
         log(f"gankit: report at {write_report(result.run_dir)}")

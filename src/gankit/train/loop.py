@@ -7,6 +7,9 @@ Losses come from ``gankit.losses``, constraints from ``gankit.lipschitz`` (THEOR
 Determinism: every random draw comes from one of three explicit ``torch.Generator`` streams
 (data, noise, interpolation epsilon) whose states are checkpointed, so a resumed run continues
 bit-identically on the CPU. Host syncs (``.item()``) happen only on logging steps.
+
+Several processes (``torchrun``): the same loop in every process, each on its part of every
+batch, rank 0 writing the run folder; ``gankit.train.distributed`` says how.
 """
 
 from __future__ import annotations
@@ -29,15 +32,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from gankit import losses
 from gankit.data import ImageSet, make_data
 from gankit.errors import GankitError
-from gankit.lipschitz import clip_weights, gradient_penalty
+from gankit.lipschitz import clip_weights, spectral_normalize
 from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
+from gankit.models.standing import standing_statistics
+from gankit.train import distributed, objectives
 from gankit.train.checkpoint import load_latest, remove_stale_temporaries, save_checkpoint
 from gankit.train.config import TrainConfig, write_toml
+from gankit.train.distributed import SINGLE, Dist
 from gankit.train.hardware import Hardware, resolve_hardware
-from gankit.train.recipes import get_recipe
 
 STREAMS = ("data", "noise", "epsilon")
 FIGURE_SAMPLES = 1024
@@ -64,6 +68,7 @@ class RunState:
     # Non-finite losses are noticed without a host sync: flags and values stay on device.
     first_bad_step: torch.Tensor = field(default_factory=lambda: torch.tensor(-1))
     bad_losses: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
+    dist: Dist = SINGLE  # which process of how many (one, outside torchrun)
 
 
 @dataclass
@@ -83,24 +88,30 @@ def data_shape(dataset: Any) -> tuple[int, ...]:
 
 def critic_norm(config: TrainConfig, images: bool) -> str | None:
     """The critic's normalisation: ``critic_norm``, or for ``auto`` none on MLPs, and on
-    convolutional critics layer norm with the gradient penalty, batch norm otherwise (DCGAN)."""
+    convolutional critics none with spectral norm (Miyato et al. 2018), layer norm with a
+    penalty on the input gradient, batch norm otherwise (DCGAN)."""
     if config.critic_norm != "auto":
         return None if config.critic_norm == "none" else config.critic_norm
-    if not images:
+    if not images or config.spectral_norm:
         return None
-    return "layer" if config.gp_weight > 0 else "batch"
+    return "layer" if config.penalises_input_gradient() else "batch"
 
 
 def build_models(config: TrainConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """Generator and critic/discriminator: MLPs for toy data (``shape == (dim,)``), DCGAN-style
     convolutional networks for images (``shape == (C, H, W)``)."""
     norm = critic_norm(config, images=len(shape) == 3)
+    critic: nn.Module
     if len(shape) == 3:
         generator: nn.Module = ConvGenerator(config.latent_dim, shape, width=config.width)
-        return generator, ConvCritic(shape, width=config.width, norm=norm)
-    mlp = {"width": config.width, "depth": config.depth, "activation": config.activation}
-    generator = MLPGenerator(config.latent_dim, shape[0], **mlp)
-    return generator, MLPCritic(shape[0], norm=norm, **mlp)
+        critic = ConvCritic(shape, width=config.width, norm=norm)
+    else:
+        mlp = {"width": config.width, "depth": config.depth, "activation": config.activation}
+        generator = MLPGenerator(config.latent_dim, shape[0], **mlp)
+        critic = MLPCritic(shape[0], norm=norm, **mlp)
+    if config.spectral_norm:
+        spectral_normalize(critic)
+    return generator, critic
 
 
 def _optimizer(config: TrainConfig, params: Iterator[nn.Parameter], lr: float):
@@ -109,19 +120,27 @@ def _optimizer(config: TrainConfig, params: Iterator[nn.Parameter], lr: float):
     return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2))
 
 
-def _seeded_streams(seed: int, device: torch.device) -> dict[str, torch.Generator]:
-    """One generator per kind of draw, seeded apart from each other."""
+def _seeded_streams(seed: int, device: torch.device, rank: int = 0) -> dict[str, torch.Generator]:
+    """One generator per kind of draw, seeded apart from each other.
+
+    Data and noise are the same in every process; process ``rank`` has its own epsilon
+    stream, rank 0's being the one-process stream (``gankit.train.distributed``).
+    """
     streams = {}
     for index, name in enumerate(STREAMS):
         # Toy data is drawn on the CPU; noise and epsilon where the models live.
         stream = torch.Generator(device="cpu" if name == "data" else device)
-        stream.manual_seed(seed * 1000 + index)
+        if name == "epsilon" and rank > 0:
+            stream.manual_seed(distributed.rank_seed(seed, index, rank))
+        else:
+            stream.manual_seed(seed * 1000 + index)
         streams[name] = stream
     return streams
 
 
-def new_run(config: TrainConfig, hardware: Hardware) -> RunState:
-    """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams."""
+def new_run(config: TrainConfig, hardware: Hardware, dist: Dist = SINGLE) -> RunState:
+    """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams; for
+    process ``dist.rank`` of ``dist.world_size`` (models not yet wrapped: :func:`parallelize`)."""
     dataset = make_data(config.data)
     torch.manual_seed(config.seed)  # only the weight initialisation draws from the global RNG
     generator, critic = build_models(config, data_shape(dataset))
@@ -138,31 +157,60 @@ def new_run(config: TrainConfig, hardware: Hardware) -> RunState:
         ema=ema,
         opt_g=_optimizer(config, generator.parameters(), config.lr_g),
         opt_d=_optimizer(config, critic.parameters(), config.lr_d),
-        streams=_seeded_streams(config.seed, hardware.device),
+        streams=_seeded_streams(config.seed, hardware.device, dist.rank),
         first_bad_step=torch.tensor(-1, device=hardware.device),
         bad_losses=torch.zeros(2, device=hardware.device),
+        dist=dist,
     )
 
 
-def state_dict(run: RunState) -> dict[str, Any]:
-    """The checkpoint of a run: tensors and plain types only (``weights_only`` loadable)."""
+def parallelize(run: RunState) -> None:
+    """Make ``run`` data-parallel over its processes (nothing with one process).
+
+    The generator goes into ``DistributedDataParallel``; the critic stays a plain module whose
+    gradients hooks average after ``backward()``, because its penalties take a double
+    backward that DDP does not support (``gankit.train.distributed``).
+    """
+    if run.dist.active:
+        run.generator = distributed.data_parallel(run.generator, run.hardware.device)
+        distributed.average_gradients(run.critic)
+
+
+def state_dict(run: RunState, epsilon_by_rank: list[torch.Tensor] | None = None) -> dict[str, Any]:
+    """The checkpoint of a run: tensors and plain types only (``weights_only`` loadable).
+
+    Models are stored unwrapped (no ``module.`` prefixes). ``streams`` are rank 0's (data and
+    noise are the same in every process); ``epsilon_by_rank`` holds every process's epsilon
+    stream, as gathered by the caller (by default this process's alone).
+    """
     return {
         "format": "gankit-checkpoint-1",
         "step": run.step,
         "config": run.config.to_dict(),
-        "generator": run.generator.state_dict(),
+        "generator": distributed.unwrap(run.generator).state_dict(),
         "critic": run.critic.state_dict(),
         "ema": run.ema.state_dict() if run.ema is not None else None,
         "opt_g": run.opt_g.state_dict(),
         "opt_d": run.opt_d.state_dict(),
         "streams": {name: s.get_state() for name, s in run.streams.items()},
+        "epsilon_by_rank": epsilon_by_rank or [run.streams["epsilon"].get_state()],
+        "world_size": run.dist.world_size,
         "torch_rng": torch.get_rng_state(),
     }
 
 
-def restore_run(config: TrainConfig, hardware: Hardware, state: dict[str, Any]) -> RunState:
-    """Rebuild a run from a checkpoint written by :func:`state_dict`."""
-    run = new_run(config, hardware)
+def restore_run(
+    config: TrainConfig, hardware: Hardware, state: dict[str, Any], dist: Dist = SINGLE
+) -> RunState:
+    """Rebuild a run from a checkpoint written by :func:`state_dict`, as process ``dist.rank``
+    of any number of processes.
+
+    Data and noise continue from the shared streams. Process r continues epsilon stream r of
+    the checkpoint; a process the checkpoint has none for (more processes than wrote it)
+    starts a fresh one, seeded from its rank and the step. So the continuation is
+    bit-identical only with the number of processes that wrote the checkpoint.
+    """
+    run = new_run(config, hardware, dist)
     run.generator.load_state_dict(state["generator"])
     run.critic.load_state_dict(state["critic"])
     if run.ema is not None and state.get("ema") is not None:
@@ -170,7 +218,15 @@ def restore_run(config: TrainConfig, hardware: Hardware, state: dict[str, Any]) 
     run.opt_g.load_state_dict(state["opt_g"])
     run.opt_d.load_state_dict(state["opt_d"])
     for name, stream in run.streams.items():
-        stream.set_state(state["streams"][name])
+        if name != "epsilon":
+            stream.set_state(state["streams"][name])
+    epsilons = state.get("epsilon_by_rank") or [state["streams"]["epsilon"]]
+    if dist.rank < len(epsilons):
+        run.streams["epsilon"].set_state(epsilons[dist.rank])
+    else:
+        index = STREAMS.index("epsilon")
+        seed = distributed.rank_seed(config.seed, index, dist.rank, int(state["step"]))
+        run.streams["epsilon"].manual_seed(seed)
     torch.set_rng_state(state["torch_rng"])
     run.step = int(state["step"])
     return run
@@ -184,8 +240,10 @@ def _autocast(run: RunState):
 
 
 def _noise(run: RunState, n: int) -> torch.Tensor:
+    """Noise for the ``n`` samples of a global batch; with several processes, this one's rows."""
     device = run.hardware.device
-    return torch.randn(n, run.config.latent_dim, generator=run.streams["noise"], device=device)
+    z = torch.randn(n, run.config.latent_dim, generator=run.streams["noise"], device=device)
+    return distributed.local_part(z, run.dist)
 
 
 def _grad_norm(module: nn.Module) -> torch.Tensor:
@@ -195,7 +253,7 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
 
 def critic_steps(run: RunState, dataset: Any, n_steps: int, measure: bool) -> dict[str, Any]:
     """``n_steps`` ascent steps of the critic (or discriminator) against a fixed generator."""
-    config, objective = run.config, get_recipe(run.config.recipe).objective
+    config = run.config
     out: dict[str, Any] = {}
     for index in range(n_steps):
         real = dataset.sample(config.batch_size, run.streams["data"]).to(run.hardware.device)
@@ -203,16 +261,9 @@ def critic_steps(run: RunState, dataset: Any, n_steps: int, measure: bool) -> di
             fake = run.generator(_noise(run, config.batch_size)).float()
         with _autocast(run):
             real_scores, fake_scores = run.critic(real).float(), run.critic(fake).float()
-        if objective == "wasserstein":
-            loss = losses.critic_loss(real_scores, fake_scores)
-        else:
-            loss = losses.d_loss_minimax(real_scores, fake_scores)
-        penalty = torch.zeros((), device=real.device)
-        if config.gp_weight > 0:
-            with _autocast(run):
-                penalty = gradient_penalty(
-                    run.critic, real, fake, config.gp_weight, generator=run.streams["epsilon"]
-                )
+        loss = objectives.critic_loss(config, real_scores, fake_scores)
+        with _autocast(run):
+            penalty = objectives.penalty(config, run.critic, real, fake, run.streams["epsilon"])
         run.opt_d.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         if measure and index == n_steps - 1:
@@ -222,27 +273,18 @@ def critic_steps(run: RunState, dataset: Any, n_steps: int, measure: bool) -> di
             clip_weights(run.critic, config.clip)  # after the step: the critic used is in the box
     out["d_loss"] = loss.detach()
     out["penalty"] = penalty.detach()
-    if objective == "wasserstein":
-        out["w_estimate"] = (real_scores.mean() - fake_scores.mean()).detach()
-    else:
-        out["d_real"] = torch.sigmoid(real_scores).mean().detach()
-        out["d_fake"] = torch.sigmoid(fake_scores).mean().detach()
+    out.update(objectives.critic_estimates(config, real_scores, fake_scores))
     return out
 
 
 def generator_step(run: RunState, measure: bool) -> dict[str, Any]:
     """One descent step of the generator through the (frozen) critic."""
-    config, kind = run.config, get_recipe(run.config.recipe).generator_loss
+    config = run.config
     run.critic.requires_grad_(False)  # no critic weight gradients are needed here
     try:
         with _autocast(run):
             scores = run.critic(run.generator(_noise(run, config.batch_size))).float()
-        if kind == "saturating":
-            loss = losses.g_loss_saturating(scores)
-        elif kind == "nonsaturating":
-            loss = losses.g_loss_nonsaturating(scores)
-        else:
-            loss = losses.g_loss_wasserstein(scores)
+        loss = objectives.generator_loss(config, scores)
         run.opt_g.zero_grad(set_to_none=True)
         loss.backward()
     finally:
@@ -257,8 +299,6 @@ def generator_step(run: RunState, measure: bool) -> dict[str, Any]:
             ema_params: list[torch.Tensor] = list(run.ema.parameters())
             weights: list[torch.Tensor] = list(run.generator.parameters())
             torch._foreach_lerp_(ema_params, weights, 1 - config.ema_decay)
-            for ema_buffer, buffer in zip(run.ema.buffers(), run.generator.buffers(), strict=True):
-                ema_buffer.copy_(buffer)  # batch-norm statistics follow the live generator
     return out
 
 
@@ -282,9 +322,11 @@ def _track_nonfinite(run: RunState, values: dict[str, Any]) -> None:
 
 
 def _check_finite(run: RunState, last_good: int) -> None:
-    bad = int(run.first_bad_step)
+    """Raise :class:`TrainingDiverged` (in every process) if a loss was not finite in any."""
+    bad, d_loss, g_loss = distributed.earliest_nonfinite(
+        run.dist, run.first_bad_step, run.bad_losses
+    )
     if bad >= 0:
-        d_loss, g_loss = (float(v) for v in run.bad_losses)
         raise TrainingDiverged(
             f"loss became non-finite at step {bad} (d_loss={d_loss}, g_loss={g_loss}); "
             f"the last good checkpoint (step {last_good}) is kept: resume with a smaller --lr"
@@ -330,13 +372,11 @@ def _figure(run: RunState, dataset: Any, run_dir: Path) -> None:
     z = torch.randn(
         GRID_SAMPLES if images else FIGURE_SAMPLES, run.config.latent_dim, generator=fixed
     )
-    model = run.ema if run.ema is not None else run.generator
-    model.eval()  # batch norm: running statistics, and no update of them by the figure
-    try:
-        with torch.no_grad():
-            fake = model(z.to(run.hardware.device)).float().cpu().numpy()
-    finally:
-        model.train()
+    # The plain module: a DDP wrapper's forward may wait for the other processes.
+    model = run.ema if run.ema is not None else distributed.unwrap(run.generator)
+    model = standing_statistics(model, run.config.latent_dim)  # a copy: training is untouched
+    with torch.no_grad():
+        fake = model(z.to(run.hardware.device)).float().cpu().numpy()
     if images:
         from gankit.report.grid import save_grid
 
@@ -347,9 +387,15 @@ def _figure(run: RunState, dataset: Any, run_dir: Path) -> None:
     real = dataset.sample(FIGURE_SAMPLES, fixed).numpy()
 
     def critic(points: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            x = torch.as_tensor(points, dtype=torch.float32, device=run.hardware.device)
-            return run.critic(x).float().cpu().numpy()
+        # Evaluation mode: a figure must not change training state (spectral norm's power
+        # iteration would otherwise advance, and a resumed run would no longer match).
+        run.critic.eval()
+        try:
+            with torch.no_grad():
+                x = torch.as_tensor(points, dtype=torch.float32, device=run.hardware.device)
+                return run.critic(x).float().cpu().numpy()
+        finally:
+            run.critic.train()
 
     title = f"{run.config.recipe} on {run.config.data}, step {run.step}"
     plot_toy_samples(
@@ -391,41 +437,57 @@ def train(
     Writes ``metrics.jsonl``, ``samples/`` figures and ``checkpoints/`` (latest plus kept).
     Stops at ``config.steps``, at ``config.time_limit`` seconds, or on SIGINT/SIGTERM, always
     writing a checkpoint first. Raises :class:`TrainingDiverged` when a loss is not finite.
+
+    In a process group (``torchrun``) every process calls it with the same arguments: each
+    trains on its part of every batch, all stop after the same step, and rank 0 alone writes
+    the run folder (``gankit.train.distributed``).
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    dist = distributed.current()
+    distributed.check_batch(config.batch_size, dist)
     hardware = hardware or resolve_hardware(config.device, config.precision)
     config = dataclasses.replace(config, precision=hardware.precision)  # record the choice
     dataset = make_data(config.data)
     checkpoints, metrics = run_dir / "checkpoints", run_dir / "metrics.jsonl"
-    write_toml(config, run_dir / "config.toml", {"precision choice": hardware.reason})
-    if resume:
-        remove_stale_temporaries(checkpoints)
-        run = restore_run(config, hardware, load_latest(checkpoints))
-        _trim_metrics(metrics, run.step)
-    else:
-        run = new_run(config, hardware)
+    main = dist.is_main  # the one process that writes files
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_toml(config, run_dir / "config.toml", _run_facts(config, hardware, dist))
+    with distributed.lost_processes(dist):
+        if resume:
+            if main:
+                remove_stale_temporaries(checkpoints)
+            state = distributed.agree(dist, lambda: load_latest(checkpoints))  # every process
+            run = restore_run(config, hardware, state, dist)
+            if main:
+                _trim_metrics(metrics, run.step)
+        else:
+            run = new_run(config, hardware, dist)
+        parallelize(run)
     last_saved = run.step
     started = time.perf_counter()
     interval_start, interval_steps = started, 0
     status = "completed"
-    bar = _progress_bar(progress, run.step, config.steps)
-    board = _open_board(run_dir, run.step if resume else None)
-    with _StopSignals() as signals:
+    bar = _progress_bar(progress and main, run.step, config.steps)
+    board = _open_board(run_dir, run.step if resume else None) if main else None
+    shard = distributed.Shard(dataset, dist)  # batches drawn whole, this process's rows kept
+    with _StopSignals() as signals, distributed.lost_processes(dist):
         while run.step < config.steps:
             measure = (run.step + 1) % config.log_every == 0 or run.step + 1 == config.steps
-            values = critic_steps(run, dataset, _critic_steps_at(config, run.step), measure)
+            values = critic_steps(run, shard, _critic_steps_at(config, run.step), measure)
             values.update(generator_step(run, measure))
             _track_nonfinite(run, values)
             run.step += 1
             interval_steps += 1
             if measure:
                 _check_finite(run, last_saved)
+                values = distributed.mean_over_processes(dist, values, hardware.device)
                 now = time.perf_counter()
                 record = {"step": run.step, **{k: float(v) for k, v in values.items()}}
                 record["sec_per_step"] = (now - interval_start) / interval_steps
                 record["time"] = now - started
-                _write_metrics(metrics, record)
+                if main:
+                    _write_metrics(metrics, record)
                 if board is not None:
                     for key, value in record.items():
                         board.add_scalar(key, value, run.step)
@@ -439,15 +501,14 @@ def train(
                 stop = "interrupted"
             elif config.time_limit and time.perf_counter() - started >= config.time_limit:
                 stop = "time_limit"
+            stop = distributed.agree_on_stop(dist, stop)  # any process's reason stops all
             last = stop is not None or run.step == config.steps
-            if run.step % config.sample_every == 0 or last:
+            if main and (run.step % config.sample_every == 0 or last):
                 _figure(run, dataset, run_dir)
             keep = config.keep_every and run.step % config.keep_every == 0
             if run.step % config.checkpoint_every == 0 or keep or last:
                 _check_finite(run, last_saved)
-                save_checkpoint(
-                    state_dict(run), checkpoints, run.step, keep_every=config.keep_every
-                )
+                _save(run, checkpoints)
                 last_saved = run.step
             if stop:
                 status = stop
@@ -457,6 +518,25 @@ def train(
     if board is not None:
         board.close()
     return TrainResult(run.step, status, time.perf_counter() - started, run_dir)
+
+
+def _run_facts(config: TrainConfig, hardware: Hardware, dist: Dist) -> dict[str, str]:
+    """Comments for ``config.toml``: the precision choice and how the batch is shared."""
+    share = f"batch_size {config.batch_size} is the global batch, "
+    share += f"{config.batch_size // dist.world_size} per process"
+    return {"precision choice": hardware.reason, "processes": f"{dist.world_size} ({share})"}
+
+
+def _save(run: RunState, folder: Path) -> None:
+    """Rank 0 writes the checkpoint, with every process's epsilon stream; a failed write
+    stops every process with its error."""
+    epsilons = distributed.gather_objects(run.dist, run.streams["epsilon"].get_state())
+    distributed.on_main(
+        run.dist,
+        lambda: save_checkpoint(
+            state_dict(run, epsilons), folder, run.step, keep_every=run.config.keep_every
+        ),
+    )
 
 
 def _postfix(record: dict[str, Any]) -> dict[str, str]:

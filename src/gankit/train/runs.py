@@ -2,12 +2,18 @@
 
 ``DIR/config.toml`` (resolved configuration), ``DIR/metrics.jsonl``, ``DIR/checkpoints/``,
 ``DIR/samples/``, ``DIR/eval.json`` (DESIGN.md, "The run folder").
+
+Under ``torchrun`` every process calls :func:`start_run` or :func:`resume_run`: they join the
+process group, rank 0 alone takes the folder's lock and makes the checks that involve files,
+and every process stops with rank 0's error when one fails (``gankit.train.distributed``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +22,12 @@ import torch
 
 from gankit.data import ImageSet, make_data
 from gankit.errors import GankitError
+from gankit.models.standing import standing_statistics
+from gankit.train import distributed
 from gankit.train.checkpoint import latest_checkpoint, load_latest
 from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve
-from gankit.train.hardware import resolve_hardware
+from gankit.train.distributed import Dist
+from gankit.train.hardware import Hardware, resolve_hardware
 from gankit.train.lock import run_lock
 from gankit.train.loop import TrainResult, build_models, data_shape, train
 
@@ -43,15 +52,21 @@ def start_run(
         raise GankitError(f"--out {run_dir} exists and is not a folder")
     hardware = resolve_hardware(config.device, config.precision)
     config = dataclasses.replace(config, data=data)
-    with run_lock(run_dir):
-        if (run_dir / "config.toml").exists():
-            raise GankitError(
-                f"{run_dir} already holds a run: resume it with --resume or pick another --out"
+    with _processes(hardware) as (dist, hardware), _lock(run_dir, dist):
+        distributed.check_batch(config.batch_size, dist)
+
+        def refuse_a_used_folder() -> None:
+            if (run_dir / "config.toml").exists():
+                raise GankitError(
+                    f"{run_dir} already holds a run: resume it with --resume or pick another --out"
+                )
+
+        distributed.on_main(dist, refuse_a_used_folder)
+        if dist.is_main:
+            log(
+                f"gankit: {config.recipe} on {config.data}, {config.steps} steps, "
+                f"seed {config.seed}; {hardware.reason}{_sharing(config, dist)}"
             )
-        log(
-            f"gankit: {config.recipe} on {config.data}, {config.steps} steps, "
-            f"seed {config.seed}; {hardware.reason}"
-        )
         return train(config, run_dir, progress=progress, hardware=hardware)
 
 
@@ -65,19 +80,45 @@ def resume_run(
     """Continue a run from its latest checkpoint; only run controls (steps, time limit,
     device, logging intervals) may change."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.toml").is_file():
-        latest_checkpoint(run_dir)  # raises: not a run folder
-    with run_lock(run_dir):
-        latest_checkpoint(run_dir)
-        saved = read_toml(run_dir / "config.toml")
-        changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
-        fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
-        if fixed:
-            raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
-        config = resolve(str(saved["recipe"]), saved, changes)
-        hardware = resolve_hardware(config.device, config.precision)
-        log(f"gankit: resuming {run_dir} to step {config.steps}; {hardware.reason}")
+    latest_checkpoint(run_dir)  # raises: not a run folder (before a lock is made in it)
+    saved = read_toml(run_dir / "config.toml")
+    changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
+    fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
+    if fixed:
+        raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
+    config = resolve(str(saved["recipe"]), saved, changes)
+    hardware = resolve_hardware(config.device, config.precision)
+    with _processes(hardware) as (dist, hardware), _lock(run_dir, dist):
+        distributed.check_batch(config.batch_size, dist)
+        if dist.is_main:
+            log(
+                f"gankit: resuming {run_dir} to step {config.steps}; "
+                f"{hardware.reason}{_sharing(config, dist)}"
+            )
         return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
+
+
+@contextlib.contextmanager
+def _processes(hardware: Hardware) -> Iterator[tuple[Dist, Hardware]]:
+    """Join torchrun's process group (if started by torchrun) with this process's device."""
+    with distributed.process_group(hardware.device) as dist:
+        device = distributed.local_device(hardware.device, dist)
+        yield dist, dataclasses.replace(hardware, device=device)
+
+
+@contextlib.contextmanager
+def _lock(run_dir: Path, dist: Dist) -> Iterator[None]:
+    """The run folder's lock, held by rank 0 for the job; every process stops if it is refused."""
+    with contextlib.ExitStack() as stack:
+        distributed.on_main(dist, lambda: stack.enter_context(run_lock(run_dir)))
+        yield
+
+
+def _sharing(config: TrainConfig, dist: Dist) -> str:
+    if not dist.active:
+        return ""
+    per = config.batch_size // dist.world_size
+    return f"; {dist.world_size} processes, {per} of the batch of {config.batch_size} each"
 
 
 def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:
@@ -88,8 +129,8 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[st
     generator, _ = build_models(config, data_shape(make_data(config.data)))
     weights = state["ema"] if state.get("ema") is not None else state["generator"]
     generator.load_state_dict(weights)
-    generator.eval()
-    return config, generator, state
+    # Batch norm: statistics measured for these (possibly EMA) weights, in eval mode.
+    return config, standing_statistics(generator, config.latent_dim), state
 
 
 def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int = 0) -> np.ndarray:

@@ -1,0 +1,408 @@
+"""Several processes: data-parallel training under ``torchrun`` (gloo on CPU, nccl on CUDA).
+
+``torchrun --standalone --nproc_per_node=N -m gankit train ...`` starts N copies of the
+command; each finds its rank in the variables torchrun sets (``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``) and joins one process group. Without them, or with ``WORLD_SIZE=1``, gankit
+runs as one plain process and nothing here does anything.
+
+What is split, what is shared:
+
+- **Batch.** ``batch_size`` is the *global* batch, so a configuration means the same training
+  in 1 or N processes: each process trains on ``batch_size / N`` samples per step (it must
+  divide evenly). ``config.toml`` records both numbers.
+- **Data and noise.** Every process holds the same ``data`` and ``noise`` streams, draws the
+  whole global batch and keeps its rows (rank r: rows ``r·B/N … (r+1)·B/N - 1``): the union
+  of the parts is exactly the batch one process would draw, and the streams stay identical in
+  every process, so one copy goes into the checkpoint. Drawing the whole batch is cheap next
+  to a forward pass.
+- **Epsilon.** The penalties draw their random points (interpolation weights, perturbations)
+  from the ``epsilon`` stream in their own ways, so it cannot be sliced for every penalty:
+  each process has its own ``epsilon`` stream (rank 0's is the one-process stream) and a
+  checkpoint stores all of them.
+- **Gradients.** The generator is wrapped in ``DistributedDataParallel``. The critic is not:
+  its penalties differentiate the critic's input gradient again (``create_graph=True``), which
+  DDP's reducer does not support (pytorch#47562). Instead, hooks on the critic's parameters
+  average all its gradients over the processes (one all-reduce) when ``backward()`` ends, so
+  every penalty, present or future, runs on the plain module, any number of ``backward()``
+  calls add up correctly, and gradient norms read afterwards are the global ones.
+- **Agreement.** Every step the processes all-reduce their stop reasons (time limit, SIGINT,
+  SIGTERM), so all stop after the same step; non-finite losses and errors in rank 0's file
+  writes are shared the same way. Only rank 0 writes files (and holds the run folder's lock).
+- **Failures.** Collectives time out after :data:`TIMEOUT`; a process whose peer died reports
+  it in one line, and torchrun stops the others and exits non-zero.
+
+Weights, weight clipping and the EMA stay identical in every process because every process
+applies the same averaged gradients with the same optimiser. A run resumes in any number of
+processes; it continues bit-identically only with the same number (with another, the data and
+noise streams continue as before but the penalties draw other epsilons). Every process reads
+the checkpoint itself: across machines, the run folder must be on a shared file system.
+
+Statistics of a batch are each process's own, as in any data-parallel training: batch norm's
+(no ``SyncBatchNorm``), and DRAGAN's ``std(x)``. On CUDA each process uses ``cuda:LOCAL_RANK``
+and bf16 autocast as one process does (the penalties take their norms in float32).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from gankit.errors import GankitError
+
+# Longer than anything rank 0 does alone between two collectives (a figure, a checkpoint).
+TIMEOUT = timedelta(minutes=5)
+STOP_REASONS = (None, "time_limit", "interrupted")  # all-reduced with MAX: the last one wins
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Dist:
+    """This process's place in the job: rank ``rank`` of ``world_size`` processes."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0  # the rank on this machine, which picks the GPU
+    control: Any = None  # the group for stop flags and messages (CPU); None: the default group
+
+    @property
+    def active(self) -> bool:
+        """True when there are several processes."""
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """True for rank 0, the process that writes the run folder."""
+        return self.rank == 0
+
+
+SINGLE = Dist()
+
+
+def from_env(env: Mapping[str, str] = os.environ) -> Dist:
+    """The rank, world size and local rank that torchrun sets; one process without them.
+
+    Example:
+        >>> from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"})
+        Dist(rank=1, world_size=2, local_rank=1, control=None)
+        >>> from_env({}).active
+        False
+    """
+    try:
+        world = int(env.get("WORLD_SIZE", "1"))
+        rank = int(env.get("RANK", "0"))
+        local = int(env.get("LOCAL_RANK", str(rank)))
+    except ValueError:
+        raise GankitError(
+            "RANK, WORLD_SIZE and LOCAL_RANK must be integers (start gankit with torchrun)"
+        ) from None
+    if world < 1 or not 0 <= rank < world or local < 0:
+        raise GankitError(f"bad torchrun variables: RANK={rank}, WORLD_SIZE={world}")
+    return Dist(rank, world, local) if world > 1 else SINGLE
+
+
+_CONTROL_GROUPS: dict[int, Any] = {}  # default group -> its gloo twin, made once
+
+
+def current() -> Dist:
+    """This process's :class:`Dist` in the initialised process group (:data:`SINGLE` if none).
+
+    Under nccl, a gloo twin of the group carries the per-step stop flags, so they cost no GPU
+    synchronisation. Call it at the same point in every process (making the twin is collective).
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return SINGLE
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    if world == 1:
+        return SINGLE
+    control = None
+    if torch.distributed.get_backend() != "gloo":
+        key = id(torch.distributed.group.WORLD)
+        if key not in _CONTROL_GROUPS:
+            _CONTROL_GROUPS[key] = torch.distributed.new_group(backend="gloo")
+        control = _CONTROL_GROUPS[key]
+    return Dist(rank, world, int(os.environ.get("LOCAL_RANK", rank)), control)
+
+
+@contextlib.contextmanager
+def process_group(device: torch.device) -> Iterator[Dist]:
+    """Join torchrun's process group for the block: gloo on the CPU, nccl on CUDA (one GPU
+    per process, ``cuda:LOCAL_RANK``). Outside torchrun (or in a group someone else made)
+    it only reports where this process stands."""
+    wanted = from_env()
+    if not wanted.active or torch.distributed.is_initialized():
+        yield current()
+        return
+    backend = "gloo"
+    if device.type == "cuda":
+        if wanted.local_rank >= torch.cuda.device_count():
+            raise GankitError(
+                f"process {wanted.rank} (LOCAL_RANK {wanted.local_rank}) has no GPU: this machine "
+                f"has {torch.cuda.device_count()}; start at most that many processes per machine"
+            )
+        torch.cuda.set_device(wanted.local_rank)
+        backend = "nccl"
+    torch.distributed.init_process_group(backend, timeout=TIMEOUT)
+    try:
+        yield current()
+    finally:
+        _CONTROL_GROUPS.clear()
+        torch.distributed.destroy_process_group()
+
+
+def local_device(device: torch.device, dist: Dist) -> torch.device:
+    """The device of this process: ``cuda:LOCAL_RANK`` for CUDA with several processes."""
+    if device.type == "cuda" and dist.active:
+        return torch.device("cuda", dist.local_rank)
+    return device
+
+
+def check_batch(batch_size: int, dist: Dist) -> None:
+    """Refuse a global batch that the processes cannot share evenly."""
+    if batch_size % dist.world_size:
+        raise GankitError(
+            f"batch_size {batch_size} must be divisible by the {dist.world_size} processes "
+            "(it is the global batch, shared evenly among them)"
+        )
+
+
+def local_part(batch: torch.Tensor, dist: Dist) -> torch.Tensor:
+    """This process's rows of a global batch (all of it with one process).
+
+    Example:
+        >>> local_part(torch.arange(6), Dist(rank=1, world_size=3)).tolist()
+        [2, 3]
+    """
+    if not dist.active:
+        return batch
+    check_batch(batch.shape[0], dist)
+    part = batch.shape[0] // dist.world_size
+    return batch[dist.rank * part : (dist.rank + 1) * part]
+
+
+class Shard:
+    """A data set as one process sees it: ``sample(n, generator)`` draws the ``n`` samples of
+    the global batch from the shared stream and returns this process's rows."""
+
+    def __init__(self, dataset: Any, dist: Dist) -> None:
+        self.dataset, self.dist = dataset, dist
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return local_part(self.dataset.sample(n, generator), self.dist)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dataset, name)
+
+
+def rank_seed(seed: int, stream: int, rank: int, step: int = 0) -> int:
+    """A 32-bit seed for stream ``stream`` of process ``rank`` (from ``step`` on, for a process
+    that joins a resumed run), well apart from every other (seed, stream, rank, step).
+
+    Example:
+        >>> rank_seed(0, 2, 1) == rank_seed(0, 2, 1) != rank_seed(0, 2, 2)
+        True
+    """
+    return int(np.random.SeedSequence([seed, stream, rank, step]).generate_state(1)[0])
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The model inside a ``DistributedDataParallel`` wrapper (the module itself otherwise)."""
+    if isinstance(module, torch.nn.parallel.DistributedDataParallel):
+        return module.module
+    return module
+
+
+def data_parallel(module: nn.Module, device: torch.device) -> nn.Module:
+    """``module`` in ``DistributedDataParallel``: gradients averaged during ``backward()``,
+    rank 0's weights copied to every process first."""
+    if device.type != "cuda":
+        return torch.nn.parallel.DistributedDataParallel(module)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return torch.nn.parallel.DistributedDataParallel(module, device_ids=[index])
+
+
+def average_gradients(module: nn.Module) -> None:
+    """Average ``module``'s gradients over the processes at the end of every ``backward()``
+    that reaches them, without DDP's reducer (so double backward works); rank 0's weights and
+    buffers are copied to every process first.
+
+    The first gradient accumulated in a backward pass queues one callback for the pass's end,
+    which all-reduces every gradient at once (one message instead of one per parameter, about
+    4x faster under gloo). Gradients are summed and divided by the world size, so
+    ``backward()`` twice before a step gives ``mean(g1) + mean(g2)``, as one process would.
+    """
+    world = torch.distributed.get_world_size()
+    parameters = list(module.parameters())
+    with torch.no_grad():
+        for tensor in module.state_dict().values():
+            torch.distributed.broadcast(tensor, src=0)
+    queued = [False]
+
+    def average_all() -> None:
+        queued[0] = False
+        grads = [p.grad for p in parameters if p.grad is not None]
+        flat = torch.cat([g.flatten() for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= world
+        for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+            grad.copy_(part.view_as(grad))
+
+    def queue(_: torch.Tensor) -> None:
+        if not queued[0]:
+            queued[0] = True
+            # The hook DDP itself uses to act once a backward pass is complete.
+            torch.autograd.Variable._execution_engine.queue_callback(average_all)
+
+    for parameter in parameters:
+        parameter.register_post_accumulate_grad_hook(queue)
+
+
+def _control_device(dist: Dist) -> torch.device:
+    group = dist.control if dist.control is not None else torch.distributed.group.WORLD
+    if torch.distributed.get_backend(group) == "gloo":
+        return torch.device("cpu")
+    return torch.device("cuda", torch.cuda.current_device())
+
+
+def agree_on_stop(dist: Dist, reason: str | None) -> str | None:
+    """The stop reason of the job: ``interrupted`` if any process got SIGINT/SIGTERM, else
+    ``time_limit`` if any reached it, else None. Every process must call it every step."""
+    if not dist.active:
+        return reason
+    code = torch.tensor([STOP_REASONS.index(reason)], device=_control_device(dist))
+    torch.distributed.all_reduce(code, op=torch.distributed.ReduceOp.MAX, group=dist.control)
+    return STOP_REASONS[int(code.item())]
+
+
+def mean_over_processes(
+    dist: Dist, values: dict[str, Any], device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Logged scalars averaged over the processes: each was a mean over an equal part of the
+    global batch, so this is the mean over the whole batch."""
+    if not dist.active:
+        return values
+    stacked = torch.stack([torch.as_tensor(v, device=device).float() for v in values.values()])
+    torch.distributed.all_reduce(stacked)
+    return dict(zip(values, stacked / dist.world_size, strict=True))
+
+
+def earliest_nonfinite(
+    dist: Dist, first_bad_step: torch.Tensor, bad_losses: torch.Tensor
+) -> tuple[int, float, float]:
+    """(step, d_loss, g_loss) of the earliest non-finite losses in any process; step -1 if
+    none. Every process gets the same answer, so all stop together."""
+    row = torch.cat([first_bad_step.reshape(1).double(), bad_losses.reshape(2).double()])
+    rows = [row]
+    if dist.active:
+        rows = [torch.empty_like(row) for _ in range(dist.world_size)]
+        torch.distributed.all_gather(rows, row)
+    bad = [row for row in torch.stack(rows).cpu().tolist() if row[0] >= 0]  # one host sync
+    if not bad:
+        return -1, 0.0, 0.0
+    step, d_loss, g_loss = min(bad, key=lambda r: r[0])
+    return int(step), d_loss, g_loss
+
+
+def gather_objects(dist: Dist, value: T) -> list[T]:
+    """``value`` of every process, in rank order."""
+    if not dist.active:
+        return [value]
+    out: list[Any] = [None] * dist.world_size
+    torch.distributed.all_gather_object(out, value, group=dist.control)
+    return out
+
+
+def on_main(dist: Dist, action: Callable[[], T]) -> T | None:
+    """Run ``action`` in rank 0 only (a file write); if it fails, every process raises.
+
+    Rank 0 re-raises its own exception; the others raise a :class:`GankitError` with its
+    message, so the whole job ends with the same reason instead of waiting for rank 0.
+    """
+    result, failure = None, None
+    if dist.is_main:
+        try:
+            result = action()
+        except BaseException as error:
+            failure = error
+    if dist.active:
+        box = [None if failure is None else f"process 0: {_one_line(failure)}"]
+        torch.distributed.broadcast_object_list(box, src=0, group=dist.control)
+        if failure is None and box[0] is not None:
+            raise GankitError(box[0])
+    if failure is not None:
+        raise failure
+    return result
+
+
+def agree(dist: Dist, action: Callable[[], T]) -> T:
+    """Run ``action`` in every process (e.g. loading the checkpoint); if it fails in any of
+    them, every process raises (its own error, or a :class:`GankitError` naming the rank)."""
+    result, failure = None, None
+    try:
+        result = action()
+    except Exception as error:
+        failure = error
+    messages = gather_objects(dist, None if failure is None else _one_line(failure))
+    if failure is not None:
+        raise failure
+    for rank, message in enumerate(messages):
+        if message is not None:
+            raise GankitError(f"process {rank}: {message}")
+    return result  # type: ignore[return-value]
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if isinstance(error, GankitError) else f"{type(error).__name__}: {first}"
+
+
+# The backends' own error types (torch >= 2.2); older versions raise a plain RuntimeError.
+_DIST_ERRORS = tuple(
+    getattr(torch.distributed, name)
+    for name in ("DistError", "DistBackendError")
+    if hasattr(torch.distributed, name)
+)
+
+
+def _from_backend(error: BaseException) -> bool:
+    """True for errors of a collective: a peer gone, a timeout."""
+    if isinstance(error, _DIST_ERRORS):
+        return True
+    text = str(error)
+    return any(word in text for word in ("gloo", "NCCL", "Connection closed", "Connection reset"))
+
+
+@contextlib.contextmanager
+def lost_processes(dist: Dist) -> Iterator[None]:
+    """Turn a collective's failure (another process died or hung) into one clear line."""
+    try:
+        yield
+    except RuntimeError as error:
+        if not (dist.active and _from_backend(error)):
+            raise
+        raise GankitError(
+            f"process {dist.rank} of {dist.world_size} lost contact with the others (one of "
+            f"them failed or was stopped: see its error): {_backend_reason(error)}"
+        ) from None
+
+
+def _backend_reason(error: BaseException) -> str:
+    """The first sentence of a backend's message, without its source location.
+
+    Example:
+        >>> _backend_reason(RuntimeError("[pair.cc:553] Connection closed by peer [::1]:5. Check"))
+        'Connection closed by peer [::1]:5'
+    """
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if text.startswith("[") and "] " in text:
+        text = text.split("] ", 1)[1]
+    return text.split(". ", 1)[0]
