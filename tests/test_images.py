@@ -26,6 +26,7 @@ from gankit.metrics import (
 from gankit.metrics.classifier import cache_dir, load_classifier, predict
 from gankit.models import ConvCritic, ConvGenerator
 from gankit.models.conv import spatial_plan
+from gankit.models.standing import BATCH_SIZE, BATCHES
 from gankit.report.grid import image_grid, save_grid
 from gankit.train import loop
 from gankit.train.checkpoint import load_checkpoint
@@ -332,14 +333,18 @@ def test_each_recipe_trains_on_images(tmp_path, recipe):
     assert result.step == 3
     names = sorted(p.name for p in (tmp_path / "samples").iterdir())
     assert names == ["real.png", "step_0000002.png", "step_0000003.png"]
-    config, generator, _ = load_run(tmp_path)
-    _, critic = build_models(config, (1, 8, 8))
-    has_batch_norm = any(isinstance(m, torch.nn.BatchNorm2d) for m in critic.modules())
-    # 8-pixel critics have one conv block (no norm); check the choice on a 16-pixel one
-    _, bigger = build_models(config, (1, 16, 16))
-    batch_norm = any(isinstance(m, torch.nn.BatchNorm2d) for m in bigger.modules())
-    assert not has_batch_norm and batch_norm == (config.gp_weight == 0)
     assert draw_samples(tmp_path, 5).shape == (5, 1, 8, 8)
+
+
+def test_image_critics_use_batch_norm_only_without_a_gradient_penalty():
+    for recipe, expected in (("gan", "batch"), ("wgan", "batch"), ("wgan-gp", "layer")):
+        config = resolve(recipe, flag_values=TINY)
+        assert loop.critic_norm(config, images=True) == expected
+        assert loop.critic_norm(config, images=False) is None  # the toy MLPs as published
+        # 8-pixel critics have one conv block (no norm); the choice shows from 16 pixels
+        _, critic = build_models(config, (1, 16, 16))
+        batch_norm = any(isinstance(m, torch.nn.BatchNorm2d) for m in critic.modules())
+        assert batch_norm == (expected == "batch")
 
 
 def test_image_runs_resume_bit_identically_with_ema(tmp_path):
@@ -353,8 +358,18 @@ def test_image_runs_resume_bit_identically_with_ema(tmp_path):
     for part in ("generator", "critic", "ema"):
         for key, value in a[part].items():
             assert torch.equal(value, b[part][key]), (part, key)
-    # The EMA generator carries the live generator's batch-norm statistics.
-    assert torch.equal(a["ema"]["project.1.running_mean"], a["generator"]["project.1.running_mean"])
+    # Sampling measures the EMA weights' own batch-norm statistics, on a copy.
+    config, generator, _ = load_run(tmp_path / "a")
+    assert not generator.training
+    ema = ConvGenerator(config.latent_dim, (1, 8, 8), width=config.width)
+    ema.load_state_dict(a["ema"])
+    z = torch.randn(
+        BATCHES * BATCH_SIZE, config.latent_dim, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.no_grad():
+        projected = ema.project[0](z)  # the input of the first batch norm
+    assert torch.allclose(generator.project[1].running_mean, projected.mean(0), atol=1e-5)
+    assert not torch.equal(generator.project[1].running_mean, a["ema"]["project.1.running_mean"])
 
 
 def test_cli_trains_samples_and_evaluates_an_unlabelled_colour_set(tmp_path, capsys):
