@@ -22,7 +22,9 @@ demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(BIN)/gankit train --data ring --out $(DEMO_DIR) --steps 500 --time-limit 75 --sample-every 100
 	$(BIN)/gankit eval $(DEMO_DIR)
+	$(BIN)/gankit report $(DEMO_DIR)
 	@echo "figures: $(DEMO_DIR)/samples/ (real and generated points over the critic's contour)"
+	@echo "report:  $(DEMO_DIR)/report.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
