@@ -186,3 +186,16 @@ def test_examples_command_prints_the_table(capsys):
     code, out, _ = run_cli(capsys, "examples", "--thetas", "0.5")
     assert code == 0
     assert "shifted uniforms" in out and "parallel segments" in out
+
+
+def test_boolean_flags_switch_a_recipe_value_on_and_off():
+    from gankit.cli import _train_flags, build_parser
+    from gankit.train.config import resolve
+
+    def spectral(*flags: str) -> bool:
+        args = build_parser().parse_args(["train", "--recipe", "hinge", "--out", "x", *flags])
+        return resolve("hinge", flag_values=_train_flags(args)).spectral_norm
+
+    assert spectral() is True  # the recipe's value (Miyato et al. 2018)
+    assert spectral("--no-spectral-norm") is False
+    assert spectral("--spectral-norm") is True

@@ -289,7 +289,9 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         kind = type(spec.default)
         text = helps.get(name, f"the recipe's value, else {spec.default!r}")
         if kind is bool:
-            train.add_argument(flag, dest=name, action="store_true", default=None, help=text)
+            # --spectral-norm / --no-spectral-norm: a recipe's true can be switched off
+            action = argparse.BooleanOptionalAction
+            train.add_argument(flag, dest=name, action=action, default=None, help=text)
         else:
             choices = CHOICES.get(name)
             train.add_argument(flag, dest=name, type=kind, choices=choices, default=None, help=text)
