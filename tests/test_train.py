@@ -330,3 +330,12 @@ def test_auto_precision_with_the_capability_probes_replaced(
     forced = resolve_hardware("cpu", "bf16")
     assert forced.precision == "bf16"
     assert ("about 30x slower" in forced.reason) == (expected == "fp32")
+
+
+def test_a_time_limit_without_steps_trains_until_the_time_limit():
+    from gankit.train.config import UNTIL_TIME_LIMIT
+
+    assert resolve(flag_values={"time_limit": 60}).steps == UNTIL_TIME_LIMIT
+    assert resolve(flag_values={"time_limit": 60, "steps": 10}).steps == 10
+    assert resolve(file_values={"steps": 10}, flag_values={"time_limit": 60}).steps == 10
+    assert resolve().steps == TrainConfig.steps  # no time limit: the default count

@@ -253,14 +253,15 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     from gankit.train.config import CHOICES, FIELDS
     from gankit.train.recipes import DEFAULT_RECIPE, RECIPES
 
-    recipes = "\n".join(f"  {r.name:<8} {r.summary}" for r in RECIPES.values())
+    recipes = "\n".join(f"  {r.name:<9} {r.summary}" for r in RECIPES.values())
     train = commands.add_parser(
         "train",
         help="train a GAN, NS-GAN, WGAN or WGAN-GP; writes a run folder",
         description=(
             "Train one recipe on a data set, with a progress bar, metrics.jsonl, figures in\n"
             f"samples/ and atomic checkpoints. Recipes:\n{recipes}\n"
-            f"Without --recipe: {DEFAULT_RECIPE}, the best default on the toy sets."
+            f"Without --recipe: {DEFAULT_RECIPE}, the project's tuned default for toy data and\n"
+            "images (README, 'The default recipe')."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=TRAIN_EPILOG,

@@ -91,6 +91,8 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in fields(TrainConfig)}
+# The step budget of a run given a time limit but no step count: the clock stops it.
+UNTIL_TIME_LIMIT = 10**9
 # Run controls may change on resume; everything else must match the run folder.
 RUN_CONTROLS = frozenset({"steps", "time_limit", "device", "log_every", "sample_every"})
 
@@ -174,6 +176,13 @@ def _check(config: TrainConfig) -> list[str]:
     return problems
 
 
+def _positive_number(value: Any) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False  # reported by the type check
+
+
 def resolve(
     recipe: str | None = None,
     file_values: dict[str, Any] | None = None,
@@ -182,6 +191,7 @@ def resolve(
     """Merge recipe defaults < TOML values < flags into a checked :class:`TrainConfig`.
 
     The recipe comes from ``recipe``, else the TOML file's ``recipe``, else the default.
+    A time limit without a step count trains until the time limit (``UNTIL_TIME_LIMIT``).
     All problems are collected and raised as one :class:`GankitError`.
     """
     file_values = dict(file_values or {})
@@ -197,6 +207,8 @@ def resolve(
         **flag_values,
         "recipe": chosen.name,
     }
+    if "steps" not in merged and _positive_number(merged.get("time_limit")):
+        merged["steps"] = UNTIL_TIME_LIMIT  # --time-limit without --steps: train until then
     problems = [f"unknown key {key!r}" for key in merged if key not in FIELDS]
     values = {k: _coerce(k, v, problems) for k, v in merged.items() if k in FIELDS}
     config = TrainConfig(**values)

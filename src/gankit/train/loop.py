@@ -39,7 +39,7 @@ from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
 from gankit.models.standing import standing_statistics
 from gankit.train import distributed, objectives
 from gankit.train.checkpoint import load_latest, remove_stale_temporaries, save_checkpoint
-from gankit.train.config import TrainConfig, write_toml
+from gankit.train.config import UNTIL_TIME_LIMIT, TrainConfig, write_toml
 from gankit.train.distributed import SINGLE, Dist
 from gankit.train.hardware import Hardware, resolve_hardware
 
@@ -554,7 +554,7 @@ def _progress_bar(enabled: bool, start: int, total: int):
     # In a log file (not a terminal) redraw rarely, so CI logs stay readable.
     interactive = sys.stderr.isatty()
     return tqdm(
-        total=total,
+        total=None if total >= UNTIL_TIME_LIMIT else total,  # the clock, not a count, ends it
         initial=start,
         unit="it",
         dynamic_ncols=True,

@@ -70,6 +70,32 @@ WGAN_GP_TOY: dict[str, Any] = {
     "batch_size": 256,
 }
 
+# The default's settings on toy data (Mescheder et al. 2018 for R1; Yazici et al. 2019 for
+# the EMA): small fast networks, a large step size held steady by R1, and an average of the
+# generator's weights, which removes most of the jitter that puts samples between modes.
+GANKIT_TOY: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr_g": 1e-3,
+    "lr_d": 1e-3,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "n_critic": 1,
+    "batch_size": 256,
+    "width": 128,
+    "r1_weight": 0.1,
+    "ema_decay": 0.99,
+}
+# On images: DCGAN networks with a critic without batch norm (R1 needs per-sample input
+# gradients), R1 gamma 10 as GAN_stability's code, DCGAN's Adam 2e-4.
+GANKIT_IMAGES: dict[str, Any] = {
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "beta2": 0.99,
+    "batch_size": 64,
+    "r1_weight": 10.0,
+    "ema_decay": 0.999,
+}
+
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
@@ -191,14 +217,21 @@ RECIPES: dict[str, Recipe] = {
                 "r1_weight": 10.0,
             },
         ),
+        Recipe(
+            "gankit",
+            "the project's tuned default: non-saturating GAN, R1 penalty, EMA generator",
+            "minimax",
+            "nonsaturating",
+            # Not a paper's recipe: tuned for time to quality on 2 cores with
+            # benchmarks/bench_default.py (README, "The default recipe", gives each reason).
+            GANKIT_TOY,
+            GANKIT_IMAGES,
+        ),
     )
 }
 
-# Without --recipe. Measured with benchmarks/bench_recipes.py (60 s each, seed 0, AMD EPYC
-# with AVX512-BF16, bf16): on ring both cover 8/8 modes (W1 0.21); on grid wgan-gp reaches
-# W1 0.75 with 12/25 modes while nsgan, sharper sooner, drops modes (16/25, W1 1.60).
-# WGAN-GP's critic keeps the mass spread over every mode, so it is the default.
-DEFAULT_RECIPE = "wgan-gp"
+# Without --recipe (DESIGN.md: "the project's best default for the data").
+DEFAULT_RECIPE = "gankit"
 
 
 def recipe_defaults(recipe: Recipe, images: bool) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from gankit.errors import GankitError
 from gankit.models.standing import standing_statistics
 from gankit.train import distributed
 from gankit.train.checkpoint import latest_checkpoint, load_latest
-from gankit.train.config import RUN_CONTROLS, TrainConfig, read_toml, resolve
+from gankit.train.config import RUN_CONTROLS, UNTIL_TIME_LIMIT, TrainConfig, read_toml, resolve
 from gankit.train.distributed import Dist
 from gankit.train.hardware import Hardware, resolve_hardware
 from gankit.train.lock import run_lock
@@ -63,8 +63,13 @@ def start_run(
 
         distributed.on_main(dist, refuse_a_used_folder)
         if dist.is_main:
+            budget = (
+                f"until {config.time_limit:g} s"
+                if config.steps >= UNTIL_TIME_LIMIT
+                else f"{config.steps} steps"
+            )
             log(
-                f"gankit: {config.recipe} on {config.data}, {config.steps} steps, "
+                f"gankit: {config.recipe} on {config.data}, {budget}, "
                 f"seed {config.seed}; {hardware.reason}{_sharing(config, dist)}"
             )
         return train(config, run_dir, progress=progress, hardware=hardware)
