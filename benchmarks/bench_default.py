@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from gankit.train.hardware import cpu_description
+from gankit.train.hardware import cpu_description, cpu_model
 
 DATA = ["grid:side=5,spacing=2,std=0.05"]
 
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--recipe", default=None, help="default: none (the project's default)")
     parser.add_argument("--flags", nargs=argparse.REMAINDER, default=[], help="extra train flags")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}; {cpu_description()}")
+    print(f"{cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}; {cpu_description()}")
     chosen = ["--recipe", args.recipe] if args.recipe else []
     print(f"recipe {args.recipe or '(default)'} {' '.join(args.flags)}; {args.seconds:.0f} s\n")
     root = Path(tempfile.mkdtemp(prefix="gankit-default-"))

@@ -58,17 +58,10 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from gankit.train.hardware import cpu_description
+    from gankit.train.hardware import cpu_description, cpu_model
 
     n = args.processes
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown",
-    )
+    model = cpu_model()
     print(
         f"{model}; {os.cpu_count()} cores seen; torch {torch.__version__}; {cpu_description()}; "
         f"{args.precision}; {args.steps} iterations, {args.repeats} alternating rounds, medians\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from gankit.train.hardware import cpu_description
+from gankit.train.hardware import cpu_description, cpu_model
 
 COLUMNS = ("classes_covered", "class_kl_uniform", "fid_features", "kid_features", "precision")
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="keep the runs here (default: a temp dir)")
     args = parser.parse_args()
     root = Path(args.out or tempfile.mkdtemp(prefix="gankit-images-"))
-    print(f"torch {torch.__version__}; {cpu_description()}")
+    print(f"{cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}; {cpu_description()}")
     print(f"{args.data}, budget {args.seconds:.0f} s per run, seed {args.seed}, eval n = 2000\n")
     header = f"{'recipe':<10}{'steps':>7}" + "".join(f"{c[:14]:>16}" for c in COLUMNS)
     print(header + f"{'recall':>9}")

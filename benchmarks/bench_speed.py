@@ -137,16 +137,9 @@ def main() -> None:
         return
     import torch
 
-    from gankit.train.hardware import cpu_description
+    from gankit.train.hardware import cpu_description, cpu_model
 
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown",
-    )
+    model = cpu_model()
     print(
         f"{model}; torch {torch.__version__}; {cpu_description()}; {args.steps} iterations, "
         f"{args.repeats} alternating rounds, medians\n"

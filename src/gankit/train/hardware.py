@@ -6,7 +6,9 @@ On CPUs without AMX or AVX512-BF16 (e.g. AVX2-only AMD EPYC) bfloat16 is emulate
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -39,6 +41,16 @@ def cpu_description() -> str:
     capability = torch.backends.cpu.get_cpu_capability()
     native = "native bf16" if cpu_has_native_bf16() else "no native bf16"
     return f"CPU {capability}, {native}, {torch.get_num_threads()} threads"
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), for benchmark headers."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    names = (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    return next(names, platform.processor() or "unknown CPU")
 
 
 def resolve_hardware(device: str = "auto", precision: str = "auto") -> Hardware:
