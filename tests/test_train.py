@@ -80,7 +80,8 @@ def test_all_problems_are_reported_together():
 
 def test_unknown_recipe_lists_the_known_ones():
     with pytest.raises(
-        ValueError, match="unknown recipe 'dcgan'; expected one of: dragan, fgan, gan, hinge"
+        ValueError,
+        match="unknown recipe 'dcgan'; expected one of: dragan, fgan, gan, gankit, hinge",
     ):
         resolve("dcgan")
 

@@ -153,6 +153,9 @@ def process_group(device: torch.device) -> Iterator[Dist]:
     torch.distributed.init_process_group(backend, timeout=TIMEOUT)
     try:
         yield current()
+        # Leave together: a process that tears the group down while a peer still uses it
+        # can abort at exit ("terminate called without an active exception").
+        torch.distributed.barrier()
     finally:
         _CONTROL_GROUPS.clear()
         torch.distributed.destroy_process_group()
