@@ -33,3 +33,28 @@ def close(actual: float, expected: float, *, rel: float = 1e-9, abs_: float = 1e
     if math.isinf(expected) or math.isinf(actual):
         return actual == expected
     return math.isclose(actual, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def tensors(tree: object) -> list[torch.Tensor]:
+    """Every tensor of a nested checkpoint (dicts by sorted key, lists in order), flattened."""
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [t for key in sorted(tree, key=str) for t in tensors(tree[key])]
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in tensors(item)]
+    return []
+
+
+def straight_and_resumed(straight, half, folder) -> tuple[dict, dict]:
+    """Train ``straight`` in ``folder/a``; train ``half``, then resume it to ``straight``, in
+    ``folder/b``. Returns the two final checkpoints, which a bit-exact resume makes equal."""
+    from gankit.train import loop
+    from gankit.train.checkpoint import load_checkpoint
+
+    loop.train(straight, folder / "a", progress=False)
+    loop.train(half, folder / "b", progress=False)
+    loop.train(straight, folder / "b", resume=True, progress=False)
+    a = load_checkpoint(folder / "a" / "checkpoints" / "latest.pt")
+    b = load_checkpoint(folder / "b" / "checkpoints" / "latest.pt")
+    return a, b

@@ -31,6 +31,7 @@ from gankit.train.distributed import Dist, Shard
 from gankit.train.hardware import resolve_hardware
 from gankit.train.recipes import RECIPES
 from gankit.train.runs import resume_run
+from tests.conftest import tensors
 
 WORLD = 2
 TINY = {
@@ -218,16 +219,6 @@ def test_gradient_penalty_in_two_processes_equals_the_formula_on_the_global_batc
 # --- agreement between the processes ----------------------------------------------------------
 
 
-def _tensors(tree: object) -> list[torch.Tensor]:
-    if isinstance(tree, torch.Tensor):
-        return [tree]
-    if isinstance(tree, dict):
-        return [t for key in sorted(tree, key=str) for t in _tensors(tree[key])]
-    if isinstance(tree, (list, tuple)):
-        return [t for item in tree for t in _tensors(item)]
-    return []
-
-
 @pytest.mark.slow
 def test_two_processes_resume_bit_identically(two_processes):
     folder, _ = two_processes
@@ -237,7 +228,7 @@ def test_two_processes_resume_bit_identically(two_processes):
     assert len(a["epsilon_by_rank"]) == 2
     assert not torch.equal(a["epsilon_by_rank"][0], a["epsilon_by_rank"][1])
     for part in ("generator", "critic", "ema", "opt_g", "opt_d", "streams", "epsilon_by_rank"):
-        flat_a, flat_b = _tensors(a[part]), _tensors(b[part])
+        flat_a, flat_b = tensors(a[part]), tensors(b[part])
         assert len(flat_a) == len(flat_b) > 0, part
         assert all(torch.equal(x, y) for x, y in zip(flat_a, flat_b, strict=True)), part
     assert not any(key.startswith("module.") for key in a["generator"])
@@ -248,7 +239,7 @@ def test_weights_clipping_and_the_ema_stay_identical_in_both_processes(two_proce
     _, ranks = two_processes
     first, second = (rank["weights"] for rank in ranks)
     for part in ("generator", "critic", "ema", "opt_g", "opt_d"):
-        flat_a, flat_b = _tensors(first[part]), _tensors(second[part])
+        flat_a, flat_b = tensors(first[part]), tensors(second[part])
         assert len(flat_a) == len(flat_b) > 0, part
         assert all(torch.equal(x, y) for x, y in zip(flat_a, flat_b, strict=True)), part
     assert max(t.abs().max().item() for t in first["critic"].values()) <= 0.01

@@ -29,13 +29,12 @@ from gankit.models.conv import spatial_plan
 from gankit.models.standing import BATCH_SIZE, BATCHES
 from gankit.report.grid import image_grid, save_grid
 from gankit.train import loop
-from gankit.train.checkpoint import load_checkpoint
 from gankit.train.config import resolve
 from gankit.train.loop import build_models
 from gankit.train.recipes import RECIPES
 from gankit.train.runs import draw_samples, load_run, start_run
 from gankit.wasserstein import gaussian_w2
-from tests.conftest import close
+from tests.conftest import close, straight_and_resumed
 
 # --- data ----------------------------------------------------------------------------------
 
@@ -349,12 +348,8 @@ def test_image_critics_use_batch_norm_only_without_a_gradient_penalty():
 
 def test_image_runs_resume_bit_identically_with_ema(tmp_path):
     straight = resolve("nsgan", flag_values={**TINY, "steps": 4, "ema_decay": 0.9})
-    loop.train(straight, tmp_path / "a", progress=False)
     half = resolve("nsgan", flag_values={**TINY, "steps": 2, "ema_decay": 0.9})
-    loop.train(half, tmp_path / "b", progress=False)
-    loop.train(straight, tmp_path / "b", resume=True, progress=False)
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt")
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "latest.pt")
+    a, b = straight_and_resumed(straight, half, tmp_path)
     for part in ("generator", "critic", "ema"):
         for key, value in a[part].items():
             assert torch.equal(value, b[part][key]), (part, key)

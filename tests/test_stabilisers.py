@@ -21,10 +21,9 @@ from gankit.lipschitz import (
 from gankit.losses import d_loss_hinge, d_loss_least_squares, g_loss_least_squares
 from gankit.models import ConvCritic, MLPCritic
 from gankit.train import loop
-from gankit.train.checkpoint import load_checkpoint
 from gankit.train.config import resolve
 from gankit.train.recipes import RECIPES
-from tests.conftest import close
+from tests.conftest import close, straight_and_resumed
 
 F64 = torch.float64
 NEW_RECIPES = ("dragan", "fgan", "hinge", "lsgan", "nsgan-r1", "wgan-lp")
@@ -319,12 +318,8 @@ def test_hinge_run_with_spectral_norm_resumes_bit_identically(tmp_path):
     # Only b draws a figure at step 3: figures evaluate the critic in eval mode, so they leave
     # the power iteration's state alone.
     straight = resolve("hinge", flag_values={**SMALL, "steps": 6, "sample_every": 4})
-    loop.train(straight, tmp_path / "a", progress=False)
     half = resolve("hinge", flag_values={**SMALL, "steps": 3, "sample_every": 4})
-    loop.train(half, tmp_path / "b", progress=False)
-    loop.train(straight, tmp_path / "b", resume=True, progress=False)
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt")
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "latest.pt")
+    a, b = straight_and_resumed(straight, half, tmp_path)
     assert any("parametrizations" in key for key in a["critic"])
     for part in ("generator", "critic"):
         for key, value in a[part].items():

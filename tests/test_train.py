@@ -17,6 +17,7 @@ from gankit.train.config import TrainConfig, read_toml, resolve, write_toml
 from gankit.train.hardware import resolve_hardware
 from gankit.train.recipes import RECIPES
 from gankit.train.runs import draw_samples, evaluate_run, resume_run, start_run
+from tests.conftest import straight_and_resumed
 
 SMALL = {
     "width": 32,
@@ -162,12 +163,8 @@ def test_short_seeded_run_covers_an_easy_ring(tmp_path):
 @pytest.mark.parametrize("recipe", ["nsgan", "wgan-gp"])
 def test_resume_is_bit_identical(tmp_path, recipe):
     straight = _config(recipe, steps=12, ema_decay=0.9, data="ring:modes=4")
-    loop.train(straight, tmp_path / "a", progress=False)
     half = _config(recipe, steps=6, ema_decay=0.9, data="ring:modes=4")
-    loop.train(half, tmp_path / "b", progress=False)
-    loop.train(straight, tmp_path / "b", resume=True, progress=False)
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt")
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "latest.pt")
+    a, b = straight_and_resumed(straight, half, tmp_path)
     assert a["step"] == b["step"] == 12
     for part in ("generator", "critic", "ema"):
         for key, value in a[part].items():

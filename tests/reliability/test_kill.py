@@ -17,6 +17,7 @@ import torch
 from gankit.train import loop
 from gankit.train.checkpoint import LATEST, CheckpointWarning, load_checkpoint, load_latest
 from gankit.train.config import resolve
+from tests.conftest import tensors
 
 STEPS = 1500  # long enough that no kill below comes after the end
 FLAGS = {
@@ -83,17 +84,7 @@ def test_kill_nine_at_ten_moments_then_resume_is_bit_identical(tmp_path):
     final = load_checkpoint(run / "checkpoints" / LATEST)
     assert final["step"] == expected["step"] == STEPS
     for part in ("generator", "critic", "opt_g", "opt_d"):
-        flat_a, flat_b = _tensors(expected[part]), _tensors(final[part])
+        flat_a, flat_b = tensors(expected[part]), tensors(final[part])
         assert len(flat_a) == len(flat_b)
         assert all(torch.equal(a, b) for a, b in zip(flat_a, flat_b, strict=True)), part
     assert not list((run / "checkpoints").glob(".*.tmp"))  # leftovers were cleaned on resume
-
-
-def _tensors(tree: object) -> list[torch.Tensor]:
-    if isinstance(tree, torch.Tensor):
-        return [tree]
-    if isinstance(tree, dict):
-        return [t for key in sorted(tree, key=str) for t in _tensors(tree[key])]
-    if isinstance(tree, (list, tuple)):
-        return [t for item in tree for t in _tensors(item)]
-    return []
