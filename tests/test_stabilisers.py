@@ -92,6 +92,22 @@ def test_r1_and_r2_of_a_linear_critic_are_half_gamma_times_the_squared_slope():
     assert close(r1_penalty(critic, real).item(), 125.0)  # default gamma 10
 
 
+def test_r1_through_given_scores_equals_r1_with_its_own_forward():
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    critic = critic.double()
+    real = batch(10, 3, seed=5).requires_grad_(True)
+    scores = critic(real).squeeze(1)
+    reused = r1_penalty(critic, real, 3.0, scores=scores)
+    assert torch.allclose(reused, r1_penalty(critic, real, 3.0), rtol=1e-6, atol=0)
+    # the same parameter gradients too: the penalty is attached to the critic either way
+    (reused_grad,) = torch.autograd.grad(reused, critic[0].weight)
+    (own_grad,) = torch.autograd.grad(r1_penalty(critic, real, 3.0), critic[0].weight)
+    assert torch.allclose(reused_grad, own_grad, rtol=1e-5, atol=1e-7)
+    with pytest.raises(GankitError, match="real does not require grad"):
+        r1_penalty(critic, real.detach(), 3.0, scores=scores)
+
+
 def test_r1_is_taken_at_the_real_points_and_r2_at_the_fake_ones():
     real, fake = batch(6, 3, seed=3), batch(6, 3, seed=4)
     # ∇‖x‖² = 2x: gamma/2 · mean 4‖x‖²

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from gankit import losses
+from gankit.errors import GankitError
 from gankit.train import loop
 from gankit.train.checkpoint import load_checkpoint
 from gankit.train.config import TrainConfig, read_toml, resolve, write_toml
@@ -175,6 +176,23 @@ def test_resume_is_bit_identical(tmp_path, recipe):
     logged_b = _losses_by_step(tmp_path / "b" / "metrics.jsonl")
     assert list(logged_a) == [5, 10, 12] and list(logged_b) == [5, 6, 10, 12]  # 6: b's end
     assert all(logged_a[step] == logged_b[step] for step in logged_a)
+
+
+def test_lazy_r1_is_due_every_kth_step_with_k_times_the_weight():
+    from gankit.data import make_data
+
+    def penalty_at(r1_every: int, step: int) -> float:
+        config = _config("gankit", steps=8, data="ring:modes=4", r1_every=r1_every)
+        run = loop.new_run(config, resolve_hardware("cpu", "fp32"))
+        run.step = step
+        return loop.critic_steps(run, make_data(config.data), 1, False)["penalty"].item()
+
+    every = penalty_at(1, 0)
+    assert every > 0
+    assert penalty_at(4, 0) == pytest.approx(4 * every, rel=1e-6)  # same seed, same batch
+    assert penalty_at(4, 8) > 0 and penalty_at(4, 1) == penalty_at(4, 7) == 0.0
+    with pytest.raises(GankitError, match="r1_every must be >= 1"):
+        resolve("gankit", flag_values={"r1_every": 0})
 
 
 def _losses_by_step(path: Path) -> dict[int, tuple[float, float]]:

@@ -271,7 +271,13 @@ def dragan_penalty(
     return lam * ((norms - 1) ** 2).mean()
 
 
-def r1_penalty(critic: Critic, real: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+def r1_penalty(
+    critic: Critic,
+    real: torch.Tensor,
+    weight: float = 10.0,
+    *,
+    scores: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The R1 penalty: the squared input-gradient norm of the discriminator on real data.
 
     ``R1 = weight/2 · mean_i ‖∇_x D(x_i)‖₂²,  x_i ~ p_data``
@@ -287,13 +293,16 @@ def r1_penalty(critic: Critic, real: torch.Tensor, weight: float = 10.0) -> torc
             no batch norm.
         real: real samples, shape ``(B, ...)`` with at least two axes (detached here).
         weight: γ >= 0 (10 in the paper's image experiments).
+        scores: ``critic(real)`` already computed on a ``real`` that requires grad (a training
+            step's own ``D(real)``): the gradient is taken through it, saving a forward pass.
 
     Returns:
         A scalar tensor attached to the critic's parameters.
 
     Raises:
         GankitError: the critic contains batch norm, ``real`` has fewer than two axes,
-            ``weight`` is negative, or the critic's output has the wrong shape.
+            ``weight`` is negative, the critic's output has the wrong shape, or ``scores``
+            is given for a ``real`` that does not require grad.
 
     References:
         Mescheder, Geiger & Nowozin 2018, Which Training Methods for GANs do actually
@@ -308,7 +317,9 @@ def r1_penalty(critic: Critic, real: torch.Tensor, weight: float = 10.0) -> torc
         125.0
     """
     _refuse_batch_norm(critic, "r1_penalty")
-    return _squared_gradient_norm(critic, "real", real, weight)
+    if scores is not None and not real.requires_grad:
+        raise GankitError("r1_penalty: scores were given but real does not require grad")
+    return _squared_gradient_norm(critic, "real", real, weight, scores)
 
 
 def r2_penalty(critic: Critic, fake: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
@@ -465,18 +476,27 @@ def _interpolates(
     return (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
 
 
-def _squared_gradient_norm(critic: Critic, name: str, x: torch.Tensor, weight: float):
-    """``weight/2 · mean_i ‖∇_x f(x_i)‖²`` at the (detached) samples ``x``."""
+def _squared_gradient_norm(
+    critic: Critic, name: str, x: torch.Tensor, weight: float, scores: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``weight/2 · mean_i ‖∇_x f(x_i)‖²`` at the samples ``x`` (detached, unless ``scores``
+    holds ``f(x)`` already computed from an ``x`` that requires grad)."""
     lam = check_positive("weight", weight, allow_zero=True)
     _check_batch(name, x)
-    x_leaf = x.detach().requires_grad_(True)
-    grad = _input_gradient(critic, x_leaf, create_graph=True)
+    if scores is None:
+        x = x.detach().requires_grad_(True)
+        scores = critic(x)
+    grad = _gradient_of(check_scores("critic output", scores), x, create_graph=True)
     return lam / 2 * grad.flatten(1).pow(2).sum(dim=1).mean()
 
 
 def _input_gradient(critic: Critic, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
     """∇_x of ``sum_i f(x_i)``: for a per-sample critic, row i is ∇f(x_i)."""
-    scores = check_scores("critic output", critic(x))
+    return _gradient_of(check_scores("critic output", critic(x)), x, create_graph=create_graph)
+
+
+def _gradient_of(scores: torch.Tensor, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
+    """∇_x of ``sum_i scores_i`` for scores already computed from ``x``."""
     if scores.shape[0] != x.shape[0]:
         raise GankitError(
             f"critic output must hold one score per sample ({x.shape[0]}), got {scores.shape[0]}"

@@ -62,6 +62,7 @@ class TrainConfig:
     lp_weight: float = 0.0  # lambda of the one-sided penalty (wgan-lp, Petzka et al. 2018)
     dragan_weight: float = 0.0  # lambda of the penalty near real data (Kodali et al. 2017)
     r1_weight: float = 0.0  # gamma of R1 on real data (Mescheder et al. 2018)
+    r1_every: int = 1  # lazy R1: every k-th generator step, weight k * gamma (StyleGAN2)
     r2_weight: float = 0.0  # gamma of R2 on generated data (Mescheder et al. 2018)
     spectral_norm: bool = False  # critic layers divided by their top singular value (Miyato 2018)
     divergence: str = "js"  # the f-divergence of the fgan recipe (Nowozin et al. 2016)
@@ -136,6 +137,7 @@ def _check(config: TrainConfig) -> list[str]:
         "steps",
         "batch_size",
         "n_critic",
+        "r1_every",
         "latent_dim",
         "width",
         "depth",

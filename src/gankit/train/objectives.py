@@ -25,7 +25,7 @@ from gankit.lipschitz import (
 from gankit.train.config import TrainConfig
 from gankit.train.recipes import get_recipe
 
-__all__ = ["critic_loss", "critic_estimates", "generator_loss", "penalty"]
+__all__ = ["critic_estimates", "critic_loss", "generator_loss", "penalty", "r1_due"]
 
 
 def critic_loss(
@@ -64,11 +64,15 @@ def penalty(
     real: torch.Tensor,
     fake: torch.Tensor,
     generator: torch.Generator,
+    *,
+    real_scores: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The sum of the penalties ``config`` turns on (0 when none is), for the critic's update.
 
     ``generator`` draws the random points of the penalties that need them (WGAN-GP and
-    WGAN-LP interpolates, DRAGAN perturbations), in that order.
+    WGAN-LP interpolates, DRAGAN perturbations), in that order. R1 is on only when
+    ``real_scores`` (``D(real)`` with ``real`` requiring grad, see :func:`r1_due`) is given,
+    with weight ``r1_every · γ``: lazy regularisation (Karras et al. 2020, StyleGAN2 §3.1).
     """
     total = torch.zeros((), device=real.device)
     if config.gp_weight > 0:
@@ -77,11 +81,17 @@ def penalty(
         total = total + lipschitz_penalty(critic, real, fake, config.lp_weight, generator=generator)
     if config.dragan_weight > 0:
         total = total + dragan_penalty(critic, real, config.dragan_weight, generator=generator)
-    if config.r1_weight > 0:
-        total = total + r1_penalty(critic, real, config.r1_weight)
+    if real_scores is not None:
+        weight = config.r1_every * config.r1_weight
+        total = total + r1_penalty(critic, real, weight, scores=real_scores)
     if config.r2_weight > 0:
         total = total + r2_penalty(critic, fake, config.r2_weight)
     return total
+
+
+def r1_due(config: TrainConfig, step: int) -> bool:
+    """Whether the critic steps before generator step ``step`` carry the R1 penalty."""
+    return config.r1_weight > 0 and step % config.r1_every == 0
 
 
 def critic_estimates(
