@@ -289,6 +289,71 @@ def real_kid_scale(digits: ImageSet) -> float:
     return evaluate_images(noise, digits, log=lambda _: None)["kid_features"]
 
 
+class _StandInInception(torch.nn.Module):
+    """Takes the place of torch-fidelity's extractor: checks its input contract (uint8 RGB)
+    and returns a fixed function of the pixels as the '2048' features."""
+
+    def __init__(self, name, features_list, feature_extractor_weights_path=None):
+        super().__init__()
+        assert (name, features_list) == ("inception-v3-compat", ["2048"])
+        self.calls: list[tuple[int, ...]] = []
+
+    def forward(self, x):
+        assert x.dtype == torch.uint8 and x.shape[1] == 3
+        self.calls.append(tuple(x.shape))
+        return (x.float().flatten(1)[:, :40] / 255,)
+
+
+@pytest.fixture
+def stand_in_fidelity(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    package = types.ModuleType("torch_fidelity")
+    module = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    module.FeatureExtractorInceptionV3 = _StandInInception  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch_fidelity", package)
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", module)
+    weights = tmp_path / "inception.pth"
+    weights.write_bytes(b"stand-in")
+    monkeypatch.setenv("GANKIT_INCEPTION_WEIGHTS", str(weights))
+    return weights
+
+
+def test_inception_features_feed_the_distances_and_the_classes_stay(stand_in_fidelity):
+    from gankit.metrics.inception import inception_features, to_uint8_rgb
+
+    grey = torch.tensor([[[[-1.0, 0.0], [1.0, 0.5]]]])
+    assert to_uint8_rgb(grey).tolist() == [[[[0, 128], [255, 191]]] * 3]
+    digits = make_data("digits")
+    same = evaluate_images(digits.images, digits, log=lambda _: None, features="inception")
+    assert same["features"] == "inception" and same["fid_features"] < 1e-6
+    assert same["classes_covered"] == 10  # class coverage still comes from the classifier
+    ones = digits.images[digits.labels == 1]
+    collapsed = evaluate_images(ones, digits, log=lambda _: None, features="inception")
+    pick = torch.randperm(len(digits.images), generator=torch.Generator().manual_seed(0))
+    real = digits.images[pick[: len(ones)]]  # the real side evaluate_images draws (seed 0)
+    expected = frechet_distance(inception_features(ones), inception_features(real))
+    assert expected > 0.1 and close(collapsed["fid_features"], expected)
+
+
+def test_inception_without_the_package_or_weights_is_a_one_line_exit_2(
+    tmp_path, capsys, monkeypatch, stand_in_fidelity
+):
+    import sys
+
+    run = tmp_path / "run"
+    main(["train", "--data", "digits", "--steps", "2", "--out", str(run), "--quiet"])
+    stand_in_fidelity.unlink()
+    assert main(["eval", str(run), "--n", "50", "--features", "inception"]) == 2
+    assert "Inception weights at" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # import fails
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
+    assert main(["eval", str(run), "--n", "50", "--features", "inception"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs the torch-fidelity package" in err[0]
+
+
 def test_unlabelled_sets_report_pixel_scores_and_say_why(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((50, 8, 8)))
     data = make_images(f"npy:{tmp_path / 'x.npy'}")

@@ -57,6 +57,7 @@ SAMPLE_EPILOG = """examples:
 EVAL_EPILOG = """examples:
   gankit eval runs/ring
   gankit eval runs/ring --n 5000 --json
+  gankit eval runs/mnist --features inception   # needs torch-fidelity and its weights
 """
 
 
@@ -169,9 +170,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from gankit.train.runs import evaluate_run
 
-    result = evaluate_run(
-        args.run_dir, args.n, args.seed, log=lambda message: print(message, file=sys.stderr)
-    )
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    result = evaluate_run(args.run_dir, args.n, args.seed, log=log, features=args.features)
     if args.json:
         print(json.dumps(result))
     else:
@@ -349,9 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="measure a run against its data (modes, quality, W1)",
         description=(
-            "Modes covered, high-quality fraction (within 3 std of a mode), reverse KL of the "
-            "mode histogram, exact W1 (POT) and sliced W1 between N generated and N fresh "
-            "real samples. Writes DIR/eval.json."
+            "Toy sets: modes covered, high-quality fraction (within 3 std of a mode), reverse "
+            "KL of the mode histogram, exact W1 (POT) and sliced W1 between N generated and N "
+            "fresh real samples. Image sets: classes covered and class KL to uniform (a small "
+            "classifier trained once on the data and cached), FID, KID and precision/recall "
+            "in its features (or Inception's), sliced W1 in pixels. Writes DIR/eval.json."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EVAL_EPILOG,
@@ -360,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n", type=_positive_int, default=2000, help="samples per side")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--features",
+        choices=("classifier", "inception"),
+        default="classifier",
+        help="image sets: feature space of FID, KID and precision/recall; inception needs "
+        "torch-fidelity and its weights on disk (nothing is downloaded)",
+    )
     evaluate.set_defaults(run=_cmd_eval)
 
     report = commands.add_parser(

@@ -145,18 +145,31 @@ def precision_recall(real: ArrayLike, fake: ArrayLike, *, k: int = NEIGHBOURS) -
     }
 
 
+FEATURES = ("classifier", "inception")
+
+
 def evaluate_images(
-    samples: torch.Tensor, dataset: Any, *, seed: int = 0, log: Any = print
+    samples: torch.Tensor,
+    dataset: Any,
+    *,
+    seed: int = 0,
+    log: Any = print,
+    features: str = "classifier",
 ) -> dict[str, Any]:
     """DESIGN.md's image metrics of generated images (N, C, H, W) in [-1, 1] against the set.
 
     The real side is as many images as ``samples`` (drawn without replacement with ``seed``;
     all of them when the set is smaller), so the k-NN radii of both sets are comparable.
-    With labels: class coverage and the classifier-feature distances and precision/recall.
-    Without: sliced W1 and precision/recall in pixel space; the class metrics are ``None``.
+    With labels: class coverage from the classifier. The Fréchet and kernel distances and
+    precision/recall are taken in the classifier's features (``features="classifier"``) or in
+    Inception-v3's (``"inception"``, :mod:`gankit.metrics.inception`, optional). A set without
+    labels has no classifier: its class metrics are ``None`` and, unless Inception is asked
+    for, only sliced W1 and pixel-space precision/recall are given.
     """
+    from gankit._validate import check_choice
     from gankit.wasserstein import sliced_wasserstein
 
+    features = str(check_choice("features", features, FEATURES))
     real = dataset.images
     if len(samples) < len(real):
         pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
@@ -171,35 +184,42 @@ def evaluate_images(
         ),
         "n": len(samples),
     }
+    net = None
     if dataset.labels is None:
-        pr = precision_recall(pixels_real, pixels_fake)
-        result.update(
-            classes_total=None,
-            classes_covered=None,
-            class_kl_uniform=None,
-            fid_features=None,
-            kid_features=None,
-            **pr,
-            class_metrics=f"unavailable: {dataset.spec} has no labels (pixel-space scores only)",
-            features="pixels",
-        )
-        return result
-    from gankit.metrics.classifier import features, load_classifier, predict
+        result.update(classes_total=None, classes_covered=None, class_kl_uniform=None)
+    else:
+        from gankit.metrics.classifier import load_classifier, predict
 
-    net, accuracy = load_classifier(dataset, log=log)
-    coverage = class_coverage(predict(net, samples), dataset.n_classes)
-    feats_fake, feats_real = features(net, samples), features(net, real)
-    result.update(
-        classes_total=coverage["classes_total"],
-        classes_covered=coverage["classes_covered"],
-        class_kl_uniform=coverage["class_kl_uniform"],
-        fid_features=frechet_distance(feats_fake, feats_real),
-        kid_features=kernel_distance(feats_fake, feats_real, seed=seed),
-        **precision_recall(feats_real, feats_fake),
-        class_counts=coverage["class_counts"],
-        classifier_accuracy=accuracy,
-        features="classifier",
-    )
-    if not math.isfinite(result["fid_features"]):
-        raise GankitError("the Fréchet distance is not finite: the samples hold NaN")
+        net, accuracy = load_classifier(dataset, log=log)
+        coverage = class_coverage(predict(net, samples), dataset.n_classes)
+        result.update({key: coverage[key] for key in ("classes_total", "classes_covered")})
+        result.update(class_kl_uniform=coverage["class_kl_uniform"])
+    if features == "inception":
+        from gankit.metrics.inception import inception_features, load_extractor
+
+        extractor = load_extractor()
+        feats_fake = inception_features(samples, extractor)
+        feats_real = inception_features(real, extractor)
+    elif net is not None:
+        from gankit.metrics.classifier import features as classifier_features
+
+        feats_fake, feats_real = classifier_features(net, samples), classifier_features(net, real)
+    else:
+        features, feats_fake, feats_real = "pixels", pixels_fake, pixels_real
+    if features == "pixels":
+        result.update(fid_features=None, kid_features=None)
+    else:
+        result.update(
+            fid_features=frechet_distance(feats_fake, feats_real),
+            kid_features=kernel_distance(feats_fake, feats_real, seed=seed),
+        )
+        if not math.isfinite(result["fid_features"]):
+            raise GankitError("the Fréchet distance is not finite: the samples hold NaN")
+    result.update(precision_recall(feats_real, feats_fake))
+    if net is None:
+        reason = f"{dataset.spec} has no labels"
+        result["class_metrics"] = f"unavailable: {reason} (no classifier; features: {features})"
+    else:
+        result.update(class_counts=coverage["class_counts"], classifier_accuracy=accuracy)
+    result["features"] = features
     return result

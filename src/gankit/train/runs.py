@@ -154,12 +154,18 @@ def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
 
 
 def evaluate_run(
-    run_dir: str | Path, n: int = 2000, seed: int = 0, *, log: Any = print
+    run_dir: str | Path,
+    n: int = 2000,
+    seed: int = 0,
+    *,
+    log: Any = print,
+    features: str = "classifier",
 ) -> dict[str, Any]:
     """DESIGN.md's metrics of a run (toy or image set) against real data; writes ``eval.json``.
 
     Toy sets are scored against ``n`` fresh samples; image sets against ``n`` real images
-    drawn without replacement (all of them when the set is smaller).
+    drawn without replacement (all of them when the set is smaller), with the distances in
+    ``features`` (``"classifier"`` or ``"inception"``; toy sets ignore it).
     """
     from gankit.metrics import evaluate_images, evaluate_toy
 
@@ -172,7 +178,8 @@ def evaluate_run(
     fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
     if isinstance(dataset, ImageSet):
-        result.update(evaluate_images(torch.from_numpy(samples), dataset, seed=seed, log=log))
+        images = torch.from_numpy(samples)
+        result.update(evaluate_images(images, dataset, seed=seed, log=log, features=features))
     else:
         real = dataset.sample(n, fresh).numpy()
         result.update(evaluate_toy(samples, dataset, real))
