@@ -195,6 +195,16 @@ def test_lazy_r1_is_due_every_kth_step_with_k_times_the_weight():
         resolve("gankit", flag_values={"r1_every": 0})
 
 
+def test_a_run_older_than_a_config_key_resumes_with_the_keys_old_behaviour(tmp_path):
+    start_run(tmp_path, None, {**SMALL, "data": "digits", "steps": 2}, progress=False, log=quiet)
+    toml = tmp_path / "config.toml"
+    assert read_toml(toml)["r1_every"] == 16  # the image default's lazy R1
+    lines = toml.read_text().splitlines()
+    toml.write_text("\n".join(line for line in lines if not line.startswith("r1_every")) + "\n")
+    resume_run(tmp_path, {"steps": 3}, progress=False, log=quiet)
+    assert read_toml(toml)["r1_every"] == 1  # what runs did before the key existed
+
+
 def _losses_by_step(path: Path) -> dict[int, tuple[float, float]]:
     records = [json.loads(line) for line in path.read_text().splitlines()]
     return {r["step"]: (r["d_loss"], r["g_loss"]) for r in records}

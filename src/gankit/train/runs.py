@@ -25,7 +25,14 @@ from gankit.errors import GankitError
 from gankit.models.standing import standing_statistics
 from gankit.train import distributed
 from gankit.train.checkpoint import latest_checkpoint, load_latest
-from gankit.train.config import RUN_CONTROLS, UNTIL_TIME_LIMIT, TrainConfig, read_toml, resolve
+from gankit.train.config import (
+    FIELDS,
+    RUN_CONTROLS,
+    UNTIL_TIME_LIMIT,
+    TrainConfig,
+    read_toml,
+    resolve,
+)
 from gankit.train.distributed import Dist
 from gankit.train.hardware import Hardware, resolve_hardware
 from gankit.train.lock import run_lock
@@ -86,7 +93,9 @@ def resume_run(
     device, logging intervals) may change."""
     run_dir = Path(run_dir)
     latest_checkpoint(run_dir)  # raises: not a run folder (before a lock is made in it)
-    saved = read_toml(run_dir / "config.toml")
+    # A key added to TrainConfig after the run was made takes its class default, which keeps
+    # the older behaviour (e.g. r1_every = 1), never a recipe's newer value.
+    saved = {**_class_defaults(), **read_toml(run_dir / "config.toml")}
     changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
     fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
     if fixed:
@@ -101,6 +110,10 @@ def resume_run(
                 f"{hardware.reason}{_sharing(config, dist)}"
             )
         return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
+
+
+def _class_defaults() -> dict[str, Any]:
+    return {name: spec.default for name, spec in FIELDS.items() if name != "recipe"}
 
 
 @contextlib.contextmanager
