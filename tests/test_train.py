@@ -195,6 +195,20 @@ def test_lazy_r1_is_due_every_kth_step_with_k_times_the_weight():
         resolve("gankit", flag_values={"r1_every": 0})
 
 
+def test_the_penalty_takes_r1_with_or_without_the_steps_own_scores():
+    from gankit.train import objectives
+
+    config = _config("gankit", data="ring:modes=4", r1_every=2)
+    critic = loop.new_run(config, resolve_hardware("cpu", "fp32")).critic
+    real, fake = torch.randn(16, 2).requires_grad_(True), torch.randn(16, 2)
+    own = objectives.penalty(config, critic, real, fake, torch.Generator())
+    scores = critic(real)
+    reused = objectives.penalty(config, critic, real, fake, torch.Generator(), real_scores=scores)
+    assert own.item() > 0 and torch.allclose(own, reused, rtol=1e-6, atol=0)
+    off = objectives.penalty(config, critic, real, fake, torch.Generator(), r1_now=False)
+    assert off.item() == 0.0
+
+
 def test_a_run_older_than_a_config_key_resumes_with_the_keys_old_behaviour(tmp_path):
     start_run(tmp_path, None, {**SMALL, "data": "digits", "steps": 2}, progress=False, log=quiet)
     toml = tmp_path / "config.toml"

@@ -272,6 +272,7 @@ def critic_steps(run: RunState, dataset: Any, n_steps: int, measure: bool) -> di
                 real,
                 fake,
                 run.streams["epsilon"],
+                r1_now=r1_now,
                 real_scores=real_scores if r1_now else None,
             )
         run.opt_d.zero_grad(set_to_none=True)

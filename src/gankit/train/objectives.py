@@ -65,14 +65,16 @@ def penalty(
     fake: torch.Tensor,
     generator: torch.Generator,
     *,
+    r1_now: bool = True,
     real_scores: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The sum of the penalties ``config`` turns on (0 when none is), for the critic's update.
 
     ``generator`` draws the random points of the penalties that need them (WGAN-GP and
-    WGAN-LP interpolates, DRAGAN perturbations), in that order. R1 is on only when
-    ``real_scores`` (``D(real)`` with ``real`` requiring grad, see :func:`r1_due`) is given,
-    with weight ``r1_every · γ``: lazy regularisation (Karras et al. 2020, StyleGAN2 §3.1).
+    WGAN-LP interpolates, DRAGAN perturbations), in that order. R1 is added when ``r1_now``
+    (see :func:`r1_due`), with weight ``r1_every · γ``: lazy regularisation (Karras et al.
+    2020, StyleGAN2 §3.1); ``real_scores``, ``D(real)`` computed with ``real`` requiring grad,
+    saves its forward pass.
     """
     total = torch.zeros((), device=real.device)
     if config.gp_weight > 0:
@@ -81,7 +83,7 @@ def penalty(
         total = total + lipschitz_penalty(critic, real, fake, config.lp_weight, generator=generator)
     if config.dragan_weight > 0:
         total = total + dragan_penalty(critic, real, config.dragan_weight, generator=generator)
-    if real_scores is not None:
+    if config.r1_weight > 0 and r1_now:
         weight = config.r1_every * config.r1_weight
         total = total + r1_penalty(critic, real, weight, scores=real_scores)
     if config.r2_weight > 0:
