@@ -45,6 +45,7 @@ and bf16 autocast as one process does (the penalties take their norms in float32
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -158,6 +159,10 @@ def process_group(device: torch.device) -> Iterator[Dist]:
         torch.distributed.barrier()
     finally:
         _CONTROL_GROUPS.clear()
+        # DDP's reducer and the critic's hooks hold the group and sit in reference cycles:
+        # free them now, while the group is alive, not in the interpreter's teardown, where
+        # destroying them aborted a process about one run in six.
+        gc.collect()
         torch.distributed.destroy_process_group()
 
 
