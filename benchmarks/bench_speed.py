@@ -75,8 +75,8 @@ def reference(steps: int, seed: int) -> list[float]:
 def matmul_ceiling(repeats: int = 200) -> dict[str, float]:
     """TFLOP/s of the reference's main product, (256 x 512) @ (512 x 512), per dtype.
 
-    bf16's speed-up over fp32 here bounds what bf16 can give the whole loop, which is
-    matrix products for the most part (about 70 % of the time in bf16 on an AVX512-BF16 EPYC).
+    bf16's speed-up over fp32 here is about the most bf16 can give the whole loop, which is
+    matrix products for the most part.
     """
     import torch
 

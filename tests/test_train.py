@@ -13,11 +13,11 @@ import torch
 from gankit import losses
 from gankit.errors import GankitError
 from gankit.train import loop
-from gankit.train.checkpoint import load_checkpoint
+from gankit.train.checkpoint import atomic_save, load_checkpoint
 from gankit.train.config import TrainConfig, read_toml, resolve, write_toml
 from gankit.train.hardware import resolve_hardware
 from gankit.train.recipes import RECIPES
-from gankit.train.runs import draw_samples, evaluate_run, resume_run, start_run
+from gankit.train.runs import draw_samples, evaluate_run, load_run, resume_run, start_run
 from tests.conftest import straight_and_resumed
 
 SMALL = {
@@ -215,6 +215,11 @@ def test_a_run_older_than_a_config_key_resumes_with_the_keys_old_behaviour(tmp_p
     assert read_toml(toml)["r1_every"] == 16  # the image default's lazy R1
     lines = toml.read_text().splitlines()
     toml.write_text("\n".join(line for line in lines if not line.startswith("r1_every")) + "\n")
+    latest = tmp_path / "checkpoints" / "latest.pt"
+    state = load_checkpoint(latest)
+    del state["config"]["r1_every"]
+    atomic_save(state, latest)
+    assert load_run(tmp_path)[0].r1_every == 1  # sampling and eval read the checkpoint's config
     resume_run(tmp_path, {"steps": 3}, progress=False, log=quiet)
     assert read_toml(toml)["r1_every"] == 1  # what runs did before the key existed
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from gankit._arrays import ArrayLike
-from gankit._validate import check_int, check_samples
+from gankit._validate import check_choice, check_int, check_samples
 from gankit.divergences import kl
 from gankit.errors import GankitError
 
@@ -166,7 +166,6 @@ def evaluate_images(
     labels has no classifier: its class metrics are ``None`` and, unless Inception is asked
     for, only sliced W1 and pixel-space precision/recall are given.
     """
-    from gankit._validate import check_choice
     from gankit.wasserstein import sliced_wasserstein
 
     features = str(check_choice("features", features, FEATURES))

@@ -178,6 +178,14 @@ def _check(config: TrainConfig) -> list[str]:
     return problems
 
 
+def saved_values(values: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's configuration (``config.toml`` or a checkpoint's) with every key it lacks
+    at its class default: a key added after the run was made keeps the older behaviour
+    (e.g. ``r1_every = 1``), never a recipe's newer value."""
+    defaults = {name: spec.default for name, spec in FIELDS.items() if name != "recipe"}
+    return {**defaults, **values}
+
+
 def _positive_number(value: Any) -> bool:
     try:
         return float(value) > 0

@@ -74,7 +74,7 @@ def penalty(
     WGAN-LP interpolates, DRAGAN perturbations), in that order. R1 is added when ``r1_now``
     (see :func:`r1_due`), with weight ``r1_every · γ``: lazy regularisation (Karras et al.
     2020, StyleGAN2 §3.1); ``real_scores``, ``D(real)`` computed with ``real`` requiring grad,
-    saves its forward pass.
+    saves its forward pass (unused when R1 is not due).
     """
     total = torch.zeros((), device=real.device)
     if config.gp_weight > 0:

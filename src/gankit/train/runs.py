@@ -26,12 +26,12 @@ from gankit.models.standing import standing_statistics
 from gankit.train import distributed
 from gankit.train.checkpoint import latest_checkpoint, load_latest
 from gankit.train.config import (
-    FIELDS,
     RUN_CONTROLS,
     UNTIL_TIME_LIMIT,
     TrainConfig,
     read_toml,
     resolve,
+    saved_values,
 )
 from gankit.train.distributed import Dist
 from gankit.train.hardware import Hardware, resolve_hardware
@@ -93,9 +93,7 @@ def resume_run(
     device, logging intervals) may change."""
     run_dir = Path(run_dir)
     latest_checkpoint(run_dir)  # raises: not a run folder (before a lock is made in it)
-    # A key added to TrainConfig after the run was made takes its class default, which keeps
-    # the older behaviour (e.g. r1_every = 1), never a recipe's newer value.
-    saved = {**_class_defaults(), **read_toml(run_dir / "config.toml")}
+    saved = saved_values(read_toml(run_dir / "config.toml"))
     changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
     fixed = sorted(k for k, v in changes.items() if k not in RUN_CONTROLS and saved.get(k) != v)
     if fixed:
@@ -110,10 +108,6 @@ def resume_run(
                 f"{hardware.reason}{_sharing(config, dist)}"
             )
         return train(config, run_dir, resume=True, progress=progress, hardware=hardware)
-
-
-def _class_defaults() -> dict[str, Any]:
-    return {name: spec.default for name, spec in FIELDS.items() if name != "recipe"}
 
 
 @contextlib.contextmanager
@@ -143,7 +137,7 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[st
     """The configuration and generator (EMA weights when the run keeps them) of a run."""
     run_dir = Path(run_dir)
     state = load_latest(latest_checkpoint(run_dir))
-    config = resolve(str(state["config"]["recipe"]), state["config"])
+    config = resolve(str(state["config"]["recipe"]), saved_values(state["config"]))
     generator, _ = build_models(config, data_shape(make_data(config.data)))
     weights = state["ema"] if state.get("ema") is not None else state["generator"]
     generator.load_state_dict(weights)
