@@ -87,8 +87,8 @@ GANKIT_TOY: dict[str, Any] = {
 }
 # On images: DCGAN networks with a critic without batch norm (R1 needs per-sample input
 # gradients), R1 gamma 10 as GAN_stability's code, DCGAN's Adam 2e-4. R1 is lazy (every 16th
-# step at 16 gamma, StyleGAN2 §3.1): its double backward, the dearest part of a step, runs
-# on one step in 16, so more steps fit in a time limit.
+# step at 16 gamma, StyleGAN2 §3.1): its double backward runs on one step in 16, so more
+# steps fit in a time limit.
 GANKIT_IMAGES: dict[str, Any] = {
     "lr_g": 2e-4,
     "lr_d": 2e-4,
