@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.gankit-installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test test-fast lint docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,13 +26,30 @@ demo: $(STAMP)
 	@echo "figures: $(DEMO_DIR)/samples/ (real and generated points over the critic's contour)"
 	@echo "report:  $(DEMO_DIR)/report.html"
 
+# Formatting, lint, types, and the layer contract of pyproject.toml (no import runs upward).
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-test: lint
+# The API reference from the docstrings of every public module, into docs/api/ (any warning,
+# such as a docstring or annotation pdoc cannot read, fails the build).
+API_MODULES = $(shell cd src && find gankit -name '*.py' ! -name '_*' ! -name '__main__.py' \
+	| sed 's/\.py$$//; s/\//./g' | sort) $(shell cd src && find gankit -name __init__.py \
+	| sed 's/\/__init__\.py$$//; s/\//./g' | sort)
+docs: $(STAMP)
+	rm -rf docs/api
+	$(BIN)/python -W error -m pdoc --docformat google --no-show-source -o docs/api $(API_MODULES)
+	@echo "API reference: docs/api/index.html"
+
+# Everything: lint, the API reference, every test (slow ones included).
+test: lint docs
 	$(BIN)/python -m pytest
 
+# The edit loop: the tests not marked slow (under a minute).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis docs/api

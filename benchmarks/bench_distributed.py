@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from gankit.train.hardware import cpu_description, cpu_model
+    from gankit.training.hardware import cpu_description, cpu_model
 
     n = args.processes
     model = cpu_model()

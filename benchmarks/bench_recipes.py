@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from gankit.train.hardware import cpu_description, resolve_hardware
-from gankit.train.runs import evaluate_run, start_run
+from gankit.runs import evaluate_run
+from gankit.training.hardware import cpu_description, resolve_hardware
+from gankit.training.launch import start_run
 
 CASES = [
     ("wgan-gp", {}),
@@ -52,8 +53,7 @@ def main() -> None:
                 flags = {
                     "data": data,
                     "seed": args.seed,
-                    "steps": 10**6,
-                    "time_limit": args.seconds,
+                    "time_limit": args.seconds,  # no steps: until the time limit
                     "precision": args.precision,
                     "sample_every": 10**6,
                     **overrides,

@@ -157,7 +157,7 @@ def main() -> None:
         return
     import torch
 
-    from gankit.train.hardware import cpu_description, cpu_model
+    from gankit.training.hardware import cpu_description, cpu_model
 
     model = cpu_model()
     print(

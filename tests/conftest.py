@@ -49,8 +49,8 @@ def tensors(tree: object) -> list[torch.Tensor]:
 def straight_and_resumed(straight, half, folder) -> tuple[dict, dict]:
     """Train ``straight`` in ``folder/a``; train ``half``, then resume it to ``straight``, in
     ``folder/b``. Returns the two final checkpoints, which a bit-exact resume makes equal."""
-    from gankit.train import loop
-    from gankit.train.checkpoint import load_checkpoint
+    from gankit.training import loop
+    from gankit.training.checkpoint import load_checkpoint
 
     loop.train(straight, folder / "a", progress=False)
     loop.train(half, folder / "b", progress=False)

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from gankit.analytic import parallel_segments, shifted_uniforms
-from gankit.examples import examples_table, grid_parallel_segments, grid_shifted_uniforms
+from gankit.examples import (
+    CELL,
+    DEFAULT_THETAS,
+    examples_table,
+    grid_parallel_segments,
+    grid_shifted_uniforms,
+    segment_masses,
+    uniform_masses,
+)
 from tests.conftest import close
 
 LOG2 = math.log(2.0)
@@ -28,6 +36,18 @@ def test_parallel_segments_match_their_grid(theta):
         assert close(grid[key], exact[key], rel=1e-9, abs_=1e-9), key
 
 
+@pytest.mark.parametrize("theta", DEFAULT_THETAS)
+def test_grid_masses_fill_whole_cells_exactly(theta):
+    # U[theta, theta + 1]: 1/h cells of mass exactly h, at theta a whole number of cells
+    masses = uniform_masses(theta)
+    assert np.count_nonzero(masses) == 400 and np.all(masses[masses > 0] == CELL)
+    assert np.flatnonzero(masses)[0] == round((theta + 3.0) / CELL)
+    # the segment {theta} x [0, 1]: one column of 1/h cells of equal mass, summing to 1
+    segment = segment_masses(theta).reshape(-1, 400)
+    assert np.flatnonzero(segment.sum(axis=1)).tolist() == [round((theta + 3.0) / CELL)]
+    assert segment.sum() == pytest.approx(1.0, abs=1e-12)
+
+
 def test_shifted_uniforms_closed_form():
     assert shifted_uniforms(0.3)["js"] == pytest.approx(0.3 * LOG2, rel=1e-15)
     assert shifted_uniforms(-0.3)["js"] == pytest.approx(0.3 * LOG2, rel=1e-15)
@@ -38,7 +58,7 @@ def test_shifted_uniforms_closed_form():
 
 
 def test_parallel_segments_js_jumps_while_w1_is_continuous():
-    # THEORY.md: JS = 0 at theta = 0 and log 2 elsewhere (the notes print it swapped).
+    # docs/theory.md §4: JS = 0 at theta = 0 and log 2 elsewhere (the notes print it swapped).
     assert parallel_segments(0.0)["js"] == 0.0
     for theta in (1e-12, -0.3, 5.0):
         values = parallel_segments(theta)

@@ -45,12 +45,56 @@ def test_python_dash_m_gankit_shows_help_and_version():
     assert done.stdout.strip() == f"gankit {__version__}"
 
 
-@pytest.mark.parametrize("command", ["train", "sample", "eval", "examples"])
-def test_every_command_has_help_with_examples(capsys, command):
+COMMANDS = ["train", "sample", "eval", "report", "compare", "study", "examples"]
+
+
+def _example_commands(text: str) -> list[list[str]]:
+    """The command lines of a help text's examples: argv after ``gankit`` (descriptions, set
+    off by two or more spaces, and ``# comments`` dropped)."""
+    import re
+    import shlex
+
+    examples = text.split("examples:", 1)[1]
+    found = []
+    for line in examples.splitlines():
+        if not line.strip().startswith(("gankit ", "torchrun ")):
+            continue  # a description's second line, or the notes below the examples
+        command = re.split(r"\s{2,}|#", line.strip())[0]
+        words = shlex.split(command)
+        if "gankit" in words:
+            found.append(words[words.index("gankit") + 1 :])
+    return found
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_commands_help_shows_examples_that_the_parser_accepts(capsys, command):
+    from gankit.cli import build_parser
+
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0
-    assert "examples:" in capsys.readouterr().out
+    examples = _example_commands(capsys.readouterr().out)
+    assert examples and all(argv[0] == command for argv in examples), examples
+    for argv in examples:  # a renamed flag or command would make the parser refuse it
+        assert build_parser().parse_args(argv).command == command, argv
+
+
+def test_top_level_help_names_the_real_default_recipe_and_real_commands(capsys):
+    from gankit.cli import build_parser
+    from gankit.training.recipes import DEFAULT_RECIPE, RECIPES
+
+    assert main([]) == 0
+    text = capsys.readouterr().out
+    assert f"the default recipe, {DEFAULT_RECIPE}" in text
+    others = [name for name in RECIPES if name != DEFAULT_RECIPE]
+    assert not any(f"default recipe {name}" in text for name in others)
+    for argv in _example_commands(text):
+        assert build_parser().parse_args(argv).command in COMMANDS, argv
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    train_help = capsys.readouterr().out
+    assert f"Without --recipe: {DEFAULT_RECIPE}" in train_help
+    assert "1000000000" not in train_help and "10**9" not in train_help
 
 
 BAD_INPUT = [
@@ -190,7 +234,7 @@ def test_examples_command_prints_the_table(capsys):
 
 def test_boolean_flags_switch_a_recipe_value_on_and_off():
     from gankit.cli import _train_flags, build_parser
-    from gankit.train.config import resolve
+    from gankit.training.configure import resolve
 
     def spectral(*flags: str) -> bool:
         args = build_parser().parse_args(["train", "--recipe", "hinge", "--out", "x", *flags])

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gankit.cli import main
-from gankit.train import runs
-from gankit.train.loop import TrainResult
+from gankit.training import launch
+from gankit.training.loop import TrainResult
 
 TOY_NAMES = ["ring", "grid", "swissroll", "uniform1d", "gmm1d", "segments"]
 KEYS = [
@@ -68,7 +68,7 @@ def _no_training(monkeypatch):
     def stub(config, run_dir, **_):
         return TrainResult(config.steps, "completed", 0.0, Path(run_dir))
 
-    monkeypatch.setattr(runs, "train", stub)
+    monkeypatch.setattr(launch, "train", stub)
 
 
 def _exits_cleanly(argv: list[str], capsys) -> None:

@@ -330,11 +330,11 @@ def test_sampling_resumes_from_the_generator_state(spec):
     assert torch.equal(after, resumed)
 
 
-def test_sample_rejects_bad_n_and_generator():
+def test_sample_rejects_bad_n_and_rng():
     ring = make_toy("ring")
     with pytest.raises(GankitError, match=r"n must be an integer >= 1, got 0"):
         ring.sample(0, torch.Generator())
-    with pytest.raises(GankitError, match=r"generator must be a torch.Generator, got int"):
+    with pytest.raises(GankitError, match=r"rng must be a torch.Generator, got int"):
         ring.sample(10, 0)  # type: ignore[arg-type]
 
 

@@ -24,13 +24,15 @@ import pytest
 import torch
 
 from gankit.data import make_data
-from gankit.train import distributed, loop
-from gankit.train.checkpoint import load_checkpoint
-from gankit.train.config import resolve
-from gankit.train.distributed import Dist, Shard
-from gankit.train.hardware import resolve_hardware
-from gankit.train.recipes import RECIPES
-from gankit.train.runs import resume_run
+from gankit.training import distributed, loop, step
+from gankit.training.checkpoint import load_checkpoint
+from gankit.training.configure import resolve
+from gankit.training.distributed import Dist, Shard
+from gankit.training.hardware import resolve_hardware
+from gankit.training.launch import resume_run
+from gankit.training.recipes import RECIPES
+from gankit.training.state import RunState, new_run, parallelize, restore_run, state_dict
+from gankit.training.step import TrainingDiverged, critic_steps
 from tests.conftest import tensors
 
 WORLD = 2
@@ -52,7 +54,7 @@ def _config(recipe: str, **values: Any):
     return resolve(recipe, {**TINY, **values})
 
 
-def _one_step_gradients(run: loop.RunState) -> dict[str, list[torch.Tensor]]:
+def _one_step_gradients(run: RunState) -> dict[str, list[torch.Tensor]]:
     """The gradients of one critic step and of one generator step. The optimisers' steps are
     replaced by a recording, so both steps start from the initial weights."""
     grads: dict[str, list[torch.Tensor]] = {}
@@ -66,8 +68,8 @@ def _one_step_gradients(run: loop.RunState) -> dict[str, list[torch.Tensor]]:
     run.opt_d.step = recorder("critic", run.critic)  # type: ignore[method-assign]
     run.opt_g.step = recorder("generator", run.generator)  # type: ignore[method-assign]
     dataset = Shard(make_data(run.config.data), run.dist)
-    loop.critic_steps(run, dataset, 1, measure=False)
-    loop.generator_step(run, measure=False)
+    critic_steps(run, dataset, 1, measure=False)
+    step.generator_step(run, measure=False)
     return grads
 
 
@@ -78,18 +80,18 @@ def _scenarios(folder: Path, dist: Dist) -> dict[str, Any]:
     hardware = resolve_hardware("cpu", "fp32")
     out: dict[str, Any] = {"gradients": {}}
     for recipe in sorted(RECIPES):
-        run = loop.new_run(_config(recipe), hardware, dist)
-        loop.parallelize(run)
+        run = new_run(_config(recipe), hardware, dist)
+        parallelize(run)
         out["gradients"][recipe] = _one_step_gradients(run)
 
     # A few real iterations with clipping and an EMA: every process must hold the same weights.
-    run = loop.new_run(_config("wgan", ema_decay=0.9, lr_d=0.05, lr_g=0.05), hardware, dist)
-    loop.parallelize(run)
+    run = new_run(_config("wgan", ema_decay=0.9, lr_d=0.05, lr_g=0.05), hardware, dist)
+    parallelize(run)
     dataset = Shard(make_data(run.config.data), dist)
     for _ in range(3):
-        loop.critic_steps(run, dataset, 5, measure=False)
-        loop.generator_step(run, measure=False)
-    out["weights"] = loop.state_dict(run)
+        critic_steps(run, dataset, 5, measure=False)
+        step.generator_step(run, measure=False)
+    out["weights"] = state_dict(run)
 
     # Resumed with the same number of processes: bit-identical to a straight run.
     straight = _config("wgan-gp", steps=6, ema_decay=0.9)
@@ -97,29 +99,29 @@ def _scenarios(folder: Path, dist: Dist) -> dict[str, Any]:
     loop.train(_config("wgan-gp", steps=3, ema_decay=0.9), folder / "resumed", progress=False)
     loop.train(straight, folder / "resumed", resume=True, progress=False)
 
-    real_step = loop.generator_step
+    real_step = step.generator_step
 
-    def signal_in_process_1(run: loop.RunState, measure: bool) -> dict[str, Any]:
+    def signal_in_process_1(run: RunState, measure: bool) -> dict[str, Any]:
         values = real_step(run, measure)
         if run.dist.rank == 1 and run.step == 2:  # its 3rd generator step
             os.kill(os.getpid(), signal.SIGTERM)
         return values
 
-    def nan_in_process_1(run: loop.RunState, measure: bool) -> dict[str, Any]:
+    def nan_in_process_1(run: RunState, measure: bool) -> dict[str, Any]:
         values = real_step(run, measure)
         if run.dist.rank == 1 and run.step == 4:
             values["g_loss"] = values["g_loss"] * float("nan")
         return values
 
-    loop.generator_step = signal_in_process_1  # type: ignore[assignment]
+    step.generator_step = signal_in_process_1  # type: ignore[assignment]
     result = loop.train(_config("nsgan", steps=50), folder / "signal", progress=False)
     out["signal"] = (result.status, result.step)
-    loop.generator_step = nan_in_process_1  # type: ignore[assignment]
+    step.generator_step = nan_in_process_1  # type: ignore[assignment]
     try:
         loop.train(_config("nsgan", steps=20, checkpoint_every=2), folder / "nan", progress=False)
-    except loop.TrainingDiverged as error:
+    except TrainingDiverged as error:
         out["nan"] = str(error)
-    loop.generator_step = real_step  # type: ignore[assignment]
+    step.generator_step = real_step  # type: ignore[assignment]
 
     timed = _config("nsgan", steps=10**6, time_limit=1.0, checkpoint_every=10**6)
     result = loop.train(timed, folder / "timed", progress=False)
@@ -169,7 +171,7 @@ def _reference_parts(recipe: str) -> list[dict[str, list[torch.Tensor]]]:
     """In this one process: each rank's part of the global batch, with that rank's draws."""
     hardware = resolve_hardware("cpu", "fp32")
     return [
-        _one_step_gradients(loop.new_run(_config(recipe), hardware, Dist(rank, WORLD)))
+        _one_step_gradients(new_run(_config(recipe), hardware, Dist(rank, WORLD)))
         for rank in range(WORLD)
     ]
 
@@ -200,7 +202,7 @@ def test_gradient_penalty_in_two_processes_equals_the_formula_on_the_global_batc
     _, ranks = two_processes
     config = _config("wgan-gp")
     hardware = resolve_hardware("cpu", "fp32")
-    runs = [loop.new_run(config, hardware, Dist(rank, WORLD)) for rank in range(WORLD)]
+    runs = [new_run(config, hardware, Dist(rank, WORLD)) for rank in range(WORLD)]
     critic, streams = runs[0].critic, runs[0].streams
     real = make_data(config.data).sample(16, streams["data"])
     with torch.no_grad():
@@ -303,9 +305,7 @@ def test_a_process_the_checkpoint_has_no_stream_for_starts_a_fresh_epsilon_strea
     state = load_checkpoint(tmp_path / "checkpoints" / "latest.pt")
     assert state["world_size"] == 1 and len(state["epsilon_by_rank"]) == 1
     hardware = resolve_hardware("cpu", "fp32")
-    first, second = (
-        loop.restore_run(_config("wgan-gp"), hardware, state, Dist(r, 2)) for r in (0, 1)
-    )
+    first, second = (restore_run(_config("wgan-gp"), hardware, state, Dist(r, 2)) for r in (0, 1))
     for name in ("data", "noise"):
         assert torch.equal(first.streams[name].get_state(), state["streams"][name])
         assert torch.equal(second.streams[name].get_state(), state["streams"][name])
@@ -359,16 +359,16 @@ def test_a_two_process_run_resumes_in_one_process_and_back(tmp_path):
 FAILING = """
 import sys
 from gankit import cli
-from gankit.train import loop
+from gankit.training import step
 
-real_step = loop.generator_step
+real_step = step.generator_step
 
 def fail_in_process_1(run, measure):
     if run.dist.rank == 1 and run.step == 3:
         raise RuntimeError("injected failure in process 1")
     return real_step(run, measure)
 
-loop.generator_step = fail_in_process_1
+step.generator_step = fail_in_process_1
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -15,8 +15,9 @@ from gankit.errors import GankitError
 from gankit.fgan import DIVERGENCES, d_loss_fgan, g_loss_fgan, variational_bound
 from gankit.losses import d_loss_minimax, g_loss_nonsaturating
 from gankit.models import MLPCritic
-from gankit.train import loop
-from gankit.train.config import CHOICES, resolve
+from gankit.training import loop
+from gankit.training.config import CHOICES
+from gankit.training.configure import resolve
 from tests.conftest import close
 
 F64 = torch.float64
@@ -109,7 +110,7 @@ def test_js_is_the_minimax_game_halved_and_shifted():
         torch.randn(64, generator=gen, dtype=F64),
         torch.randn(32, generator=gen, dtype=F64),
     )
-    # THEORY.md §3: JS estimate = (log 4 - L_D)/2
+    # docs/theory.md §3: JS estimate = (log 4 - L_D)/2
     js_bound = variational_bound(real, fake, "js")
     assert torch.isclose(js_bound, (2 * LOG2 - d_loss_minimax(real, fake)) / 2, rtol=1e-12)
     alternative = g_loss_fgan(fake, "js")

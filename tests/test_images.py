@@ -27,12 +27,13 @@ from gankit.metrics.classifier import cache_dir, load_classifier, predict
 from gankit.models import ConvCritic, ConvGenerator
 from gankit.models.conv import spatial_plan
 from gankit.models.standing import BATCH_SIZE, BATCHES
+from gankit.report.figures import write_snapshot
 from gankit.report.grid import image_grid, save_grid
-from gankit.train import loop
-from gankit.train.config import resolve
-from gankit.train.loop import build_models
-from gankit.train.recipes import RECIPES
-from gankit.train.runs import draw_samples, load_run, start_run
+from gankit.runs import draw_samples, load_run
+from gankit.training.configure import resolve
+from gankit.training.launch import start_run
+from gankit.training.recipes import RECIPES
+from gankit.training.state import build_models, critic_norm
 from gankit.wasserstein import gaussian_w2
 from tests.conftest import close, straight_and_resumed
 
@@ -161,11 +162,11 @@ def test_conv_critic_with_layer_norm_takes_the_penalty_and_batch_norm_is_refused
 
 def test_conv_models_refuse_bad_shapes():
     with pytest.raises(GankitError, match="even size >= 8"):
-        ConvGenerator(4, (1, 7, 7))
+        ConvGenerator(4, (1, 7, 7), width=4)
     with pytest.raises(GankitError, match="C 1 or 3"):
-        ConvCritic((2, 8, 8))
+        ConvCritic((2, 8, 8), width=4, norm=None)
     with pytest.raises(GankitError, match="x must have shape"):
-        ConvCritic((1, 8, 8), width=2)(torch.zeros(2, 1, 16, 16))
+        ConvCritic((1, 8, 8), width=2, norm=None)(torch.zeros(2, 1, 16, 16))
 
 
 # --- grids ---------------------------------------------------------------------------------
@@ -392,7 +393,12 @@ def test_recipes_take_their_papers_image_settings_on_images():
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_each_recipe_trains_on_images(tmp_path, recipe):
     result = start_run(
-        tmp_path, recipe, flag_values={**TINY, "steps": 3}, progress=False, log=quiet
+        tmp_path,
+        recipe,
+        flag_values={**TINY, "steps": 3},
+        progress=False,
+        log=quiet,
+        figures=write_snapshot,
     )
     assert result.step == 3
     names = sorted(p.name for p in (tmp_path / "samples").iterdir())
@@ -403,8 +409,8 @@ def test_each_recipe_trains_on_images(tmp_path, recipe):
 def test_image_critics_use_batch_norm_only_without_a_gradient_penalty():
     for recipe, expected in (("gan", "batch"), ("wgan", "batch"), ("wgan-gp", "layer")):
         config = resolve(recipe, flag_values=TINY)
-        assert loop.critic_norm(config, images=True) == expected
-        assert loop.critic_norm(config, images=False) is None  # the toy MLPs as published
+        assert critic_norm(config, images=True) == expected
+        assert critic_norm(config, images=False) is None  # the toy MLPs as published
         # 8-pixel critics have one conv block (no norm); the choice shows from 16 pixels
         _, critic = build_models(config, (1, 16, 16))
         batch_norm = any(isinstance(m, torch.nn.BatchNorm2d) for m in critic.modules())

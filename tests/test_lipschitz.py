@@ -101,7 +101,7 @@ def test_penalty_on_images_with_a_conv_critic():
 def test_penalty_uses_one_epsilon_per_sample_from_the_generator(shape):
     real, fake = batch(*shape, seed=12), batch(*shape, seed=13)
     penalty = gradient_penalty(
-        squared_norm, real, fake, weight=0.5, generator=torch.Generator().manual_seed(99)
+        squared_norm, real, fake, weight=0.5, rng=torch.Generator().manual_seed(99)
     )
     # The same draw, by reseeding: ε has shape (B, 1, ..., 1), uniform on [0, 1).
     eps_shape = (shape[0],) + (1,) * (len(shape) - 1)
@@ -116,7 +116,7 @@ def test_penalty_is_reproducible_with_a_seeded_generator_and_varies_with_the_see
 
     def penalty(seed: int) -> float:
         gen = torch.Generator().manual_seed(seed)
-        return gradient_penalty(squared_norm, real, fake, generator=gen).item()
+        return gradient_penalty(squared_norm, real, fake, rng=gen).item()
 
     assert penalty(1) == penalty(1)
     assert penalty(1) != penalty(2)

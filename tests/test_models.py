@@ -15,9 +15,9 @@ def layers_of(net: nn.Module, kind: type[nn.Module]) -> list[nn.Module]:
     return [m for m in net.modules() if isinstance(m, kind)]
 
 
-def test_defaults_are_the_wgan_gp_toy_network():
+def test_width_512_depth_3_is_the_wgan_gp_toy_network():
     # gan_toy.py: Linear(2, 512), ReLU, 2 × (Linear(512, 512), ReLU), Linear(512, 2).
-    net = MLP(2, 2)
+    net = MLP(2, 2, width=512, depth=3)
     linears = layers_of(net, nn.Linear)
     assert [(m.in_features, m.out_features) for m in linears] == [
         (2, 512),
@@ -78,7 +78,7 @@ def test_generator_maps_noise_to_samples():
 
 
 def test_critic_returns_one_score_per_sample():
-    f = MLPCritic(2, width=16)
+    f = MLPCritic(2, width=16, depth=3)
     assert f.data_dim == 2
     assert f(torch.randn(10, 2)).shape == (10,)
     assert f(torch.randn(1, 2)).shape == (1,)  # a batch of one keeps its batch axis
@@ -102,11 +102,11 @@ def test_networks_rebuild_from_their_config():
         assert torch.equal(rebuilt(x), net(x))
 
 
-def test_penalty_accepts_the_default_critic_and_refuses_a_batch_norm_one():
+def test_penalty_accepts_a_plain_critic_and_refuses_a_batch_norm_one():
     real, fake = torch.randn(8, 2), torch.randn(8, 2)
-    assert torch.isfinite(gradient_penalty(MLPCritic(2, width=8), real, fake))
+    assert torch.isfinite(gradient_penalty(MLPCritic(2, width=8, depth=2), real, fake))
     with pytest.raises(GankitError, match="without batch norm"):
-        gradient_penalty(MLPCritic(2, width=8, norm="batch"), real, fake)
+        gradient_penalty(MLPCritic(2, width=8, depth=2, norm="batch"), real, fake)
 
 
 @pytest.mark.parametrize(
@@ -126,20 +126,41 @@ def test_penalty_accepts_the_default_critic_and_refuses_a_batch_norm_one():
     ],
 )
 def test_bad_arguments(kwargs, message):
-    args = {"in_dim": 2, "out_dim": 1, **kwargs}
+    args = {"in_dim": 2, "out_dim": 1, "width": 4, "depth": 2, **kwargs}
     with pytest.raises(GankitError, match=message):
         MLP(args.pop("in_dim"), args.pop("out_dim"), **args)
 
 
 def test_wrapped_networks_validate_their_dimensions():
     with pytest.raises(GankitError, match="^in_dim must be an integer >= 1, got -1"):
-        MLPGenerator(-1, 2)
+        MLPGenerator(-1, 2, width=4, depth=1)
     with pytest.raises(GankitError, match="^activation must be one of"):
-        MLPCritic(2, activation="swish")
+        MLPCritic(2, width=4, depth=1, activation="swish")
 
 
 def test_wrong_input_shape_is_named():
     with pytest.raises(GankitError, match=r"^z must have shape \(B, 3\), got \(10, 2\)"):
-        MLPGenerator(3, 2, width=4)(torch.randn(10, 2))
+        MLPGenerator(3, 2, width=4, depth=1)(torch.randn(10, 2))
     with pytest.raises(GankitError, match=r"^x must have shape \(B, 2\), got \(2,\)"):
-        MLPCritic(2, width=4)(torch.randn(2))
+        MLPCritic(2, width=4, depth=1)(torch.randn(2))
+
+
+def test_width_and_depth_are_always_given():
+    with pytest.raises(TypeError, match="width"):
+        MLP(2, 1, depth=2)  # type: ignore[call-arg]
+
+
+def test_standing_statistics_never_touch_the_generator_they_copy():
+    from gankit.models.standing import standing_statistics
+
+    plain = MLPGenerator(2, 2, width=4, depth=1)
+    copy = standing_statistics(plain, 2)
+    assert copy is not plain and plain.training and not copy.training
+    with torch.no_grad():
+        next(copy.parameters()).add_(1.0)  # the copy's weights are its own
+    assert not torch.equal(next(copy.parameters()), next(plain.parameters()))
+    normed = MLPGenerator(2, 2, width=4, depth=1, norm="batch")
+    measured = standing_statistics(normed, 2)
+    assert normed.training and not measured.training
+    norm = [m for m in normed.modules() if isinstance(m, nn.BatchNorm1d)][0]
+    assert norm.num_batches_tracked.item() == 0  # the original's statistics are untouched

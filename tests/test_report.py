@@ -283,3 +283,14 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     assert pixels.var() > 100  # text, tables and figures, not a blank page
     page = Page(page_path.read_text())
     assert sum(i["src"].startswith("data:") for i in page.images) == len(GP_PANELS) + 2
+
+
+def test_a_run_until_its_time_limit_reports_the_limit_not_a_step_count(tmp_path, capsys):
+    run = tmp_path / "timed"
+    flags = [f for f in TINY if f not in ("--steps", "6")]
+    assert main(["train", "--out", str(run), "--time-limit", "1", *flags]) == 0
+    assert main(["report", str(run)]) == 0
+    capsys.readouterr()
+    text = (run / "report.html").read_text()
+    assert "of a run until its 1 s time limit" in text
+    assert "1000000000" not in text and "1000000000" not in (run / "config.toml").read_text()

@@ -20,9 +20,11 @@ from gankit.lipschitz import (
 )
 from gankit.losses import d_loss_hinge, d_loss_least_squares, g_loss_least_squares
 from gankit.models import ConvCritic, MLPCritic
-from gankit.train import loop
-from gankit.train.config import resolve
-from gankit.train.recipes import RECIPES
+from gankit.report.figures import write_snapshot
+from gankit.training import loop
+from gankit.training.configure import resolve
+from gankit.training.recipes import RECIPES
+from gankit.training.state import build_models, critic_norm
 from tests.conftest import close, straight_and_resumed
 
 F64 = torch.float64
@@ -128,9 +130,7 @@ def test_lipschitz_penalty_on_the_interpolates_of_the_gradient_penalty():
     eps = torch.rand(5, 1, generator=torch.Generator().manual_seed(9), dtype=F64)
     norms = 2 * (eps * real + (1 - eps) * fake).norm(dim=1)  # ‖∇‖x‖²‖ = 2‖x̂‖
     expected = 3.0 * (torch.relu(norms - 1) ** 2).mean()
-    got = lipschitz_penalty(
-        squared_norm, real, fake, 3.0, generator=torch.Generator().manual_seed(9)
-    )
+    got = lipschitz_penalty(squared_norm, real, fake, 3.0, rng=torch.Generator().manual_seed(9))
     assert close(got.item(), expected.item())
 
 
@@ -148,7 +148,7 @@ def test_dragan_points_are_the_reference_codes_perturbations():
         seen.append(x.detach().clone())
         return x.sum(dim=1)
 
-    dragan_penalty(recording, real, generator=torch.Generator().manual_seed(4))
+    dragan_penalty(recording, real, rng=torch.Generator().manual_seed(4))
     gen = torch.Generator().manual_seed(4)
     alpha = torch.rand(6, 1, generator=gen, dtype=F64)  # first one per sample, then the noise
     u = torch.rand(6, 3, generator=gen, dtype=F64)
@@ -246,12 +246,12 @@ def test_spectral_norm_refuses_a_second_application_and_bad_arguments():
 
 def test_spectral_norm_flag_wraps_the_critic_and_drops_batch_norm_on_images():
     config = resolve("nsgan", flag_values={"data": "digits", "spectral_norm": True})
-    assert loop.critic_norm(config, images=True) is None  # Miyato et al.: no batch norm
-    _, critic = loop.build_models(config, (1, 16, 16))
+    assert critic_norm(config, images=True) is None  # Miyato et al.: no batch norm
+    _, critic = build_models(config, (1, 16, 16))
     convs = [m for m in critic.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert convs and all(hasattr(m, "parametrizations") for m in convs)
     for recipe in ("nsgan-r1", "dragan", "wgan-lp"):  # penalties: layer norm, as WGAN-GP
-        assert loop.critic_norm(resolve(recipe, flag_values={"data": "digits"}), True) == "layer"
+        assert critic_norm(resolve(recipe, flag_values={"data": "digits"}), True) == "layer"
 
 
 # --- recipes and configuration -----------------------------------------------------------------
@@ -286,7 +286,7 @@ def test_the_new_recipes_are_registered():
 @pytest.mark.parametrize("values", [SMALL, TINY], ids=["ring", "digits"])
 def test_each_new_recipe_trains_on_toy_data_and_images(tmp_path, recipe, values):
     config = resolve(recipe, flag_values={**values, "steps": 3})
-    result = loop.train(config, tmp_path, progress=False)
+    result = loop.train(config, tmp_path, progress=False, figures=write_snapshot)
     assert (result.step, result.status) == (3, "completed")
     record = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
     assert LOGGED[recipe] <= set(record)

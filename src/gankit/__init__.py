@@ -4,6 +4,6 @@ Importing the package is cheap; the heavy modules (torch, scipy, POT) load on fi
 ``from gankit.divergences import js``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

@@ -124,3 +124,49 @@ def check_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise GankitError(f"{name} must be a finite number, got {value!r}")
     return float(value)
+
+
+# A covariance off by this (relative to its largest entry) is rounding, anything larger is input.
+COVARIANCE_TOL = 1e-8
+
+
+def check_gaussian(
+    name_mu: str, mu: ArrayLike, name_cov: str, cov: ArrayLike, *, definite: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A Gaussian's mean (d,) and covariance (d, d), checked: scalars are a 1-D mean and its
+    variance; the covariance must be symmetric (up to rounding, then symmetrised) and positive
+    definite (``definite``) or semi-definite.
+
+    Returns:
+        ``(mu, cov, eigenvalues, eigenvectors)``, the eigenvalues clipped at 0.
+
+    Example:
+        >>> mu, cov, evals, _ = check_gaussian("mu", 0.0, "cov", 4.0, definite=True)
+        >>> mu.tolist(), cov.tolist(), evals.tolist()
+        ([0.0], [[4.0]], [4.0])
+    """
+    mu, cov = to_numpy(mu), to_numpy(cov)
+    mu = mu.reshape(1) if mu.ndim == 0 else mu
+    cov = cov.reshape(1, 1) if cov.ndim == 0 else cov
+    if mu.ndim != 1 or mu.shape[0] == 0:
+        raise GankitError(f"{name_mu} must be a scalar or have shape (d,), got {mu.shape}")
+    d = mu.shape[0]
+    if cov.shape != (d, d):
+        raise GankitError(
+            f"{name_cov} must have shape ({d}, {d}) to match the mean, got {cov.shape}"
+        )
+    check_finite(name_mu, mu)
+    check_finite(name_cov, cov)
+    tol = COVARIANCE_TOL * np.abs(cov).max()
+    asymmetry = np.abs(cov - cov.T).max()
+    if asymmetry > tol:
+        raise GankitError(f"{name_cov} must be symmetric, got max |cov - cov.T| = {asymmetry:.3g}")
+    cov = (cov + cov.T) / 2
+    evals, evecs = np.linalg.eigh(cov)
+    if definite and evals.min() <= 0:
+        raise GankitError(f"{name_cov} must be positive definite, got eigenvalue {evals.min():.6g}")
+    if evals.min() < -tol:
+        raise GankitError(
+            f"{name_cov} must be positive semi-definite, got eigenvalue {evals.min():.6g}"
+        )
+    return mu, cov, np.clip(evals, 0.0, None), evecs

@@ -1,4 +1,4 @@
-"""Exact values of the notes' worked examples (THEORY.md §4; Arjovsky et al. 2017, Example 1).
+"""Exact values of the notes' worked examples (docs/theory.md §4; Arjovsky et al. 2017, Example 1).
 
 Both examples return a dict with the keys ``"js"``, ``"kl"``, ``"reverse_kl"``, ``"tv"`` and
 ``"w1"``; ``kl`` is ``KL(p || p_theta)`` and ``reverse_kl`` is ``KL(p_theta || p)``.

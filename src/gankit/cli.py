@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 from gankit import __version__
 from gankit.errors import GankitError
+from gankit.training.recipes import DEFAULT_RECIPE  # no torch: --help stays instant
 
-MAIN_EPILOG = """examples:
-  gankit train --data ring --out runs/ring          train (default recipe wgan-gp)
+MAIN_EPILOG = f"""examples:
+  gankit train --data ring --out runs/ring          train (the default recipe, {DEFAULT_RECIPE})
   gankit eval runs/ring --json                      modes covered, quality, exact W1
   gankit sample runs/ring --n 2000 --out ring.png
   gankit report runs/ring                           runs/ring/report.html: curves, samples, GIF
@@ -32,11 +33,12 @@ EXAMPLES_EPILOG = """examples:
   gankit examples --thetas 0 0.5 2
 """
 
-TRAIN_EPILOG = """examples:
-  gankit train --data ring --out runs/ring                  the default recipe (wgan-gp)
+TRAIN_EPILOG = f"""examples:
+  gankit train --data ring --out runs/ring                  the default recipe ({DEFAULT_RECIPE})
   gankit train --recipe nsgan --data grid:side=5 --out runs/grid --steps 3000 --seed 1
   gankit train --recipe wgan --data ring --out runs/w --config wgan.toml --time-limit 600
   gankit train --resume runs/ring --steps 4000              continue to 4000 steps in all
+  gankit train --data mnist5k --out runs/mnist --time-limit 600   until 600 s (no --steps)
   gankit train --data ring --out runs/ring --report         also write runs/ring/report.html
   torchrun --standalone --nproc_per_node=2 -m gankit train --data ring --out runs/ring2
                                                             two processes share each batch
@@ -76,7 +78,7 @@ def _cmd_examples(args: argparse.Namespace) -> int:
 
 
 def _train_flags(args: argparse.Namespace) -> dict[str, object]:
-    from gankit.train.config import FIELDS
+    from gankit.training.config import FIELDS
 
     values = {name: getattr(args, name, None) for name in FIELDS if name not in ("recipe",)}
     if args.lr is not None:
@@ -86,10 +88,13 @@ def _train_flags(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from gankit.train.config import read_toml
-    from gankit.train.distributed import from_env
-    from gankit.train.loop import TrainingDiverged
-    from gankit.train.runs import resume_run, start_run
+    from pathlib import Path
+
+    from gankit.report.figures import write_snapshot
+    from gankit.runfolder import read_toml
+    from gankit.training.distributed import from_env
+    from gankit.training.launch import resume_run, start_run
+    from gankit.training.step import TrainingDiverged
 
     main = from_env().is_main  # under torchrun, rank 0 alone reports (and writes the report)
 
@@ -102,13 +107,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.resume is not None:
             if args.out is not None or args.recipe is not None or args.config is not None:
                 raise GankitError("--resume takes only run controls (--steps, --time-limit ...)")
-            result = resume_run(args.resume, flags, progress=not args.quiet, log=log)
+            result = resume_run(
+                args.resume, flags, progress=not args.quiet, log=log, figures=write_snapshot
+            )
         else:
             if args.out is None:
                 raise GankitError("train needs --out DIR (or --resume DIR)")
-            file_values = read_toml(args.config) if args.config is not None else None
+            file_values = read_toml(Path(args.config)) if args.config is not None else None
             result = start_run(
-                args.out, args.recipe, file_values, flags, progress=not args.quiet, log=log
+                args.out,
+                args.recipe,
+                file_values,
+                flags,
+                progress=not args.quiet,
+                log=log,
+                figures=write_snapshot,
             )
     except TrainingDiverged as error:
         log(f"gankit: training stopped: {error}")
@@ -140,7 +153,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gankit.train.runs import generate, load_run
+    from gankit.runfolder import atomic_write
+    from gankit.runs import generate, load_run
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
@@ -148,7 +162,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     config, generator, _ = load_run(args.run_dir)
     samples = generate(config, generator, args.n, args.seed)
     if out.suffix == ".npy":
-        np.save(out, samples)
+        atomic_write(out, lambda stream: np.save(stream, samples))
     elif samples.ndim == 4:
         from gankit.report.grid import save_grid
 
@@ -168,7 +182,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from gankit.train.runs import evaluate_run
+    from gankit.runs import evaluate_run
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
@@ -252,8 +266,8 @@ def _positive_int(text: str) -> int:
 
 
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:
-    from gankit.train.config import CHOICES, FIELDS
-    from gankit.train.recipes import DEFAULT_RECIPE, RECIPES
+    from gankit.training.config import CHOICES, FIELDS
+    from gankit.training.recipes import RECIPES, get_recipe
 
     recipes = "\n".join(f"  {r.name:<9} {r.summary}" for r in RECIPES.values())
     train = commands.add_parser(
@@ -263,7 +277,7 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
             "Train one recipe on a data set, with a progress bar, metrics.jsonl, figures in\n"
             f"samples/ and atomic checkpoints. Recipes:\n{recipes}\n"
             f"Without --recipe: {DEFAULT_RECIPE}, the project's tuned default for toy data and\n"
-            "images (README, 'The default recipe')."
+            "images (docs/default-recipe.md)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=TRAIN_EPILOG,
@@ -277,20 +291,23 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--report", action="store_true", help="write DIR/report.html when training stops"
     )
+    default = get_recipe(DEFAULT_RECIPE)
     helps = {
         "data": "data spec, e.g. ring:modes=8 (default ring)",
-        "steps": "total generator iterations",
-        "seed": "seed of every random draw",
+        "steps": "total generator iterations (the recipe's, 2000); with --time-limit and no "
+        "--steps, the run trains until the time limit",
+        "seed": "seed of every random draw (default 0)",
         "n_critic": "critic/discriminator steps per generator step",
         "time_limit": "stop (with a checkpoint) after this many seconds",
         "precision": "auto: bf16 only where the hardware runs it natively",
     }
-    for name, spec in FIELDS.items():
+    for name, kind in FIELDS.items():
         if name == "recipe":
             continue
         flag = "--" + name.replace("_", "-")
-        kind = type(spec.default)
-        text = helps.get(name, f"the recipe's value, else {spec.default!r}")
+        toy, images = getattr(default.toy, name), getattr(default.images, name)
+        shown = f"{toy!r}" if toy == images else f"{toy!r} on toy data, {images!r} on images"
+        text = helps.get(name, f"default: the recipe's ({DEFAULT_RECIPE}: {shown})")
         if kind is bool:
             # --spectral-norm / --no-spectral-norm: a recipe's true can be switched off
             action = argparse.BooleanOptionalAction
@@ -316,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "examples",
         help="print the notes' worked examples (shifted uniforms, parallel segments)",
         description=(
-            "For each theta, the exact JS, KL, TV and W1 of THEORY.md section 4 next to the "
+            "For each theta, the exact JS, KL, TV and W1 of docs/theory.md §4 next to the "
             "same quantities computed by gankit.divergences on a density grid."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -407,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         "study",
         help="run a reproducible study of one claim of the theory",
         description=(
-            "Each study measures one claim of THEORY.md and writes DIR/results.json (claims\n"
+            "Each study measures one claim of docs/theory.md and writes DIR/results.json (claims\n"
             "with expected and measured values and a verdict), PNG figures and DIR/summary.md.\n"
             "Exit code 1 when a claim does not hold."
         ),

@@ -1,14 +1,14 @@
 """f-divergences between discrete (or gridded) distributions, and the Gaussian KL.
 
 ``D_f(p || q) = sum_i q_i f(p_i / q_i)`` for a convex ``f`` with ``f(1) = 0``
-(THEORY.md §2; Csiszár 1967, Ali & Silvey 1966, Nowozin et al. 2016). Natural log.
+(docs/theory.md §2; Csiszár 1967, Ali & Silvey 1966, Nowozin et al. 2016). Natural log.
 
 Inputs are probability vectors (numpy arrays or torch tensors) reduced over the last axis,
 so a batch of pairs gives an array of divergences. Torch inputs keep autograd. With
 ``cell=h`` the inputs are density values on a grid of cell volume ``h`` and the sum becomes
 the Riemann sum ``h * sum_i q_i f(p_i / q_i)``.
 
-Edge conventions (THEORY.md §2): a cell with ``q = 0 < p`` contributes ``p * f'(inf)``
+Edge conventions (docs/theory.md §2): a cell with ``q = 0 < p`` contributes ``p * f'(inf)``
 where ``f'(inf) = lim_{t->inf} f(t)/t``; a cell with ``p = 0 < q`` contributes ``q * f(0)``;
 a cell with ``p = q = 0`` contributes nothing. So disjoint supports give KL = inf, JS = log 2
 and TV = 1.
@@ -25,7 +25,7 @@ import numpy as np
 
 from gankit import _arrays
 from gankit._arrays import ArrayLike
-from gankit._validate import check_probability, check_same_shape
+from gankit._validate import check_gaussian, check_probability, check_same_shape
 from gankit.errors import GankitError
 
 __all__ = [
@@ -77,7 +77,7 @@ def _abs(t: Any) -> Any:
     return _arrays.xp(t).abs(t)
 
 
-# The table of THEORY.md §2. Ratios reaching f are always > 0 (edges are handled separately).
+# The table of docs/theory.md §2. Ratios reaching f are always > 0 (edges are handled separately).
 GENERATORS: dict[str, FGenerator] = {
     g.name: g
     for g in (
@@ -159,7 +159,7 @@ def f_divergence(
             does not sum to 1 (unless ``normalize``).
 
     References:
-        Csiszár 1967; Nowozin et al. 2016, f-GAN, Table 1; THEORY.md §2.
+        Csiszár 1967; Nowozin et al. 2016, f-GAN, Table 1; docs/theory.md §2.
 
     Example:
         >>> round(f_divergence([0.5, 0.5], [0.25, 0.75], lambda t: (t - 1) ** 2), 12)
@@ -199,7 +199,7 @@ def _edge_term(mass: Any, mask: Any, limit: float) -> Any:
 def kl(p: ArrayLike, q: ArrayLike, *, cell: float = 1.0, normalize: bool = False) -> Any:
     """Kullback–Leibler divergence ``KL(p || q) = sum p log(p/q)``; ``f(t) = t log t``.
 
-    Infinite when ``q = 0 < p`` somewhere. Kullback & Leibler 1951; THEORY.md §2.
+    Infinite when ``q = 0 < p`` somewhere. Kullback & Leibler 1951; docs/theory.md §2.
 
     Example:
         >>> round(kl([1.0, 0.0], [0.5, 0.5]), 12) == round(math.log(2), 12)
@@ -209,7 +209,7 @@ def kl(p: ArrayLike, q: ArrayLike, *, cell: float = 1.0, normalize: bool = False
 
 
 def reverse_kl(p: ArrayLike, q: ArrayLike, *, cell: float = 1.0, normalize: bool = False) -> Any:
-    """Reverse KL, ``KL(q || p) = sum q log(q/p)``; ``f(t) = -log t``. THEORY.md §2.
+    """Reverse KL, ``KL(q || p) = sum q log(q/p)``; ``f(t) = -log t``. docs/theory.md §2.
 
     Example:
         >>> reverse_kl([1.0, 0.0], [0.5, 0.5])
@@ -235,7 +235,7 @@ def js(p: ArrayLike, q: ArrayLike, *, cell: float = 1.0, normalize: bool = False
 
     In [0, log 2] (natural log); ``log 2`` exactly when the supports are disjoint. This is the
     divergence itself, not scipy's ``jensenshannon`` (which returns its square root).
-    Lin 1991; Goodfellow et al. 2014; THEORY.md §2.
+    Lin 1991; Goodfellow et al. 2014; docs/theory.md §2.
 
     Example:
         >>> js([1.0, 0.0], [0.0, 1.0]) == math.log(2)
@@ -298,8 +298,8 @@ def gaussian_kl(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike, cov2: ArrayLike
         >>> round(gaussian_kl(0.0, 1.0, 1.0, 1.0), 12)
         0.5
     """
-    m1, s1 = _gaussian("mu1", mu1, "cov1", cov1)
-    m2, s2 = _gaussian("mu2", mu2, "cov2", cov2)
+    m1, s1, _, _ = check_gaussian("mu1", mu1, "cov1", cov1, definite=True)
+    m2, s2, _, _ = check_gaussian("mu2", mu2, "cov2", cov2, definite=True)
     if m1.shape != m2.shape:
         raise GankitError(f"mu1 and mu2 must have the same shape, got {m1.shape} and {m2.shape}")
     chol2 = np.linalg.cholesky(s2)
@@ -307,22 +307,3 @@ def gaussian_kl(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike, cov2: ArrayLike
     trace = np.trace(np.linalg.solve(s2, s1))
     logdet = 2 * (np.log(np.diag(chol2)).sum() - np.log(np.diag(np.linalg.cholesky(s1))).sum())
     return float(0.5 * (trace + diff @ diff - m1.size + logdet))
-
-
-def _gaussian(mu_name: str, mu: Any, cov_name: str, cov: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a Gaussian's mean and covariance; scalars become 1-D."""
-    m = np.atleast_1d(_arrays.to_numpy(mu))
-    s = np.atleast_2d(_arrays.to_numpy(cov))
-    if m.ndim != 1:
-        raise GankitError(f"{mu_name} must be a vector of shape (k,), got shape {m.shape}")
-    if s.shape != (m.size, m.size):
-        raise GankitError(
-            f"{cov_name} must have shape ({m.size}, {m.size}) to match {mu_name}, got {s.shape}"
-        )
-    if not (np.isfinite(m).all() and np.isfinite(s).all()):
-        raise GankitError(f"{mu_name} and {cov_name} must be finite")
-    if not np.allclose(s, s.T, rtol=1e-10, atol=1e-12):
-        raise GankitError(f"{cov_name} must be symmetric")
-    if np.linalg.eigvalsh(s).min() <= 0:
-        raise GankitError(f"{cov_name} must be positive definite")
-    return m, s

@@ -18,7 +18,7 @@ model: ``kl`` is KL(P‖Q), the mass-covering direction; ``reverse_kl`` is KL(Q�
   ``f(t) = (t/2) log t - ((t+1)/2) log((t+1)/2)``; the paper's Table 1 ``f`` is twice that.
   For ``f = f_paper / 2``, ``f*(t) = f_paper*(2t) / 2`` and ``g_f = g_paper / 2``:
   ``g_f(v) = (log 2 - log(1 + exp(-v))) / 2`` and ``f*(t) = -log(2 - exp(2t)) / 2``. The bound
-  is then ``(log 4 - d_loss_minimax(V(real), V(fake))) / 2``, the JS estimate of THEORY.md §3.
+  is then ``(log 4 - d_loss_minimax(V(real), V(fake))) / 2``, the JS estimate of docs/theory.md §3.
   (The paper's separate "GAN" row is ``2·JS - log 4``, the minimax GAN's own value.)
 - **Total variation** is ``1/2 ∫ abs(p - q)`` here and in the paper: ``f(t) = abs(t - 1)/2``,
   ``g_f(v) = tanh(v)/2``, ``f*(t) = t`` on ``[-1/2, 1/2]``.
@@ -31,7 +31,7 @@ for squared Hellinger) so that no ``log`` or division of the composition can ove
 References:
     Nowozin, Cseke & Tomioka 2016, f-GAN: Training Generative Neural Samplers using
     Variational Divergence Minimization, eq. 4-6, Tables 1 and 6 (Table 2 in the
-    conference version) and §3.2. THEORY.md §2 (the f table).
+    conference version) and §3.2. docs/theory.md §2 (the f table).
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def variational_bound(
             of shape ``(B,)`` or ``(B, 1)``.
 
     References:
-        Nowozin et al. 2016, f-GAN, eq. 6. THEORY.md §2.
+        Nowozin et al. 2016, f-GAN, eq. 6. docs/theory.md §2.
 
     Example:
         >>> import torch

@@ -10,13 +10,13 @@ only where its norm exceeds 1 (``lipschitz_penalty``, WGAN-LP), around the real 
 (``dragan_penalty``), or its squared norm on real or on generated samples (``r1_penalty``,
 ``r2_penalty``); ``spectral_normalize`` instead divides every layer's weight by its largest
 singular value. Every penalty takes the critic module as its first argument and draws its
-randomness (if any) from an optional ``torch.Generator``.
+randomness (if any) from an optional ``torch.Generator``, ``rng``.
 
 References:
     Arjovsky, Chintala & Bottou 2017, Wasserstein GAN.
     Gulrajani et al. 2017, Improved Training of Wasserstein GANs.
     Petzka, Fischer & Lukovnicov 2018; Kodali et al. 2017; Mescheder, Geiger & Nowozin 2018;
-    Miyato et al. 2018 (see each function). THEORY.md §5.
+    Miyato et al. 2018 (see each function). docs/theory.md §5.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def clip_weights(module: nn.Module, c: float) -> None:
         GankitError: ``module`` is not an ``nn.Module`` or ``c`` is not a finite number > 0.
 
     References:
-        Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Alg. 1 (c = 0.01). THEORY.md §5.
+        Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Alg. 1 (c = 0.01). docs/theory.md §5.
 
     Example:
         >>> import torch
@@ -92,7 +92,7 @@ def gradient_penalty(
     fake: torch.Tensor,
     weight: float = 10.0,
     *,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     target: float = 1.0,
 ) -> torch.Tensor:
     """The WGAN-GP gradient penalty on random interpolates of real and generated samples.
@@ -106,13 +106,13 @@ def gradient_penalty(
     add it to ``critic_loss`` for the critic update.
 
     The target norm ``K = target`` is 1 in the paper. A critic held near slope K estimates
-    ``K·W1`` instead of ``W1`` (THEORY.md §5: same maximiser, scaled value).
+    ``K·W1`` instead of ``W1`` (docs/theory.md §5: same maximiser, scaled value).
 
     ``real`` and ``fake`` are detached here: the penalty belongs to the critic's update and
     must not send gradient into the generator (or into the data). ``ε`` is drawn as
-    ``torch.rand((B, 1, ..., 1), generator=generator, dtype=real.dtype)`` on the generator's
-    device (``real``'s device when ``generator`` is None, using torch's default generator),
-    then moved to ``real``'s device, so a CPU generator reproduces the same ``ε`` for data
+    ``torch.rand((B, 1, ..., 1), generator=rng, dtype=real.dtype)`` on ``rng``'s device
+    (``real``'s device when ``rng`` is None, using torch's default generator), then moved
+    to ``real``'s device, so a CPU ``rng`` reproduces the same ``ε`` for data
     on any device.
 
     The critic must treat samples independently: with batch norm, ``f(x̂_i)`` depends on the
@@ -130,7 +130,7 @@ def gradient_penalty(
             ``(B, C, H, W)``.
         fake: generated samples, same shape as ``real``.
         weight: the penalty coefficient λ >= 0 (10 in the paper; its toy code uses 0.1).
-        generator: the ``torch.Generator`` that draws ``ε``; ``None`` uses torch's default.
+        rng: the ``torch.Generator`` that draws ``ε``; ``None`` uses torch's default.
         target: the gradient norm K the penalty pulls towards, > 0 (default 1).
 
     Returns:
@@ -143,7 +143,7 @@ def gradient_penalty(
 
     References:
         Gulrajani et al. 2017, Improved Training of Wasserstein GANs, eq. 3, Alg. 1 and §4
-        (no batch norm in the critic). THEORY.md §5.
+        (no batch norm in the critic). docs/theory.md §5.
 
     Example:
         >>> import torch
@@ -157,7 +157,7 @@ def gradient_penalty(
     _refuse_batch_norm(critic, "gradient_penalty")
     lam = check_positive("weight", weight, allow_zero=True)
     slope = check_positive("target", target)
-    x_hat = _interpolates(real, fake, generator)
+    x_hat = _interpolates(real, fake, rng)
     norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
     return lam * ((norms - slope) ** 2).mean()
 
@@ -168,7 +168,7 @@ def lipschitz_penalty(
     fake: torch.Tensor,
     weight: float = 10.0,
     *,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The one-sided Lipschitz penalty of WGAN-LP, on the interpolates of WGAN-GP.
 
@@ -177,14 +177,14 @@ def lipschitz_penalty(
     Only slopes above 1 are penalised: the Lipschitz constraint ``‖∇f‖ <= 1`` itself, where
     WGAN-GP's two-sided ``(‖∇f‖ - 1)²`` also pushes flat regions of the critic up to slope 1.
     ``ε`` is drawn exactly as in :func:`gradient_penalty` (one per sample, from
-    ``generator``); the inputs are detached and the critic must not contain batch norm.
+    ``rng``); the inputs are detached and the critic must not contain batch norm.
 
     Args:
         critic: a module or function mapping ``(B, ...)`` inputs to scores ``(B,)``/``(B, 1)``.
         real: real samples, shape ``(B, ...)`` with at least two axes.
         fake: generated samples, same shape as ``real``.
         weight: the penalty coefficient λ >= 0.
-        generator: the ``torch.Generator`` that draws ``ε``; ``None`` uses torch's default.
+        rng: the ``torch.Generator`` that draws ``ε``; ``None`` uses torch's default.
 
     Returns:
         A scalar tensor attached to the critic's parameters.
@@ -205,7 +205,7 @@ def lipschitz_penalty(
     """
     _refuse_batch_norm(critic, "lipschitz_penalty")
     lam = check_positive("weight", weight, allow_zero=True)
-    x_hat = _interpolates(real, fake, generator)
+    x_hat = _interpolates(real, fake, rng)
     norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
     return lam * (torch.relu(norms - 1) ** 2).mean()
 
@@ -215,7 +215,7 @@ def dragan_penalty(
     real: torch.Tensor,
     weight: float = 10.0,
     *,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     scale: float = 0.5,
 ) -> torch.Tensor:
     """DRAGAN's gradient penalty on random points near the real data.
@@ -227,7 +227,7 @@ def dragan_penalty(
     numpy's ``X.std()``); ``u_i`` has one entry per feature and ``α_i`` one per sample. This is
     the authors' reference code: the paper writes ``x + δ``, the code moves a random fraction
     ``α`` of the way to the perturbed point. ``α`` is drawn first, then ``u``, both from
-    ``generator`` (on its device, then moved to ``real``'s). Only ``real`` is used: the
+    ``rng`` (on its device, then moved to ``real``'s). Only ``real`` is used: the
     penalty keeps the discriminator's slope near 1 around the data, where mode collapse starts
     (sharp gradients around real points), whatever the generator does.
 
@@ -236,7 +236,7 @@ def dragan_penalty(
             no batch norm.
         real: real samples, shape ``(B, ...)`` with at least two axes.
         weight: λ >= 0 (10 in the paper's code).
-        generator: the ``torch.Generator`` that draws ``α`` and ``u``; ``None`` uses torch's
+        rng: the ``torch.Generator`` that draws ``α`` and ``u``; ``None`` uses torch's
             default.
         scale: the perturbation's size in units of ``std(x)`` (0.5 in the paper's code), >= 0.
 
@@ -264,8 +264,8 @@ def dragan_penalty(
     size = check_positive("scale", scale, allow_zero=True)
     _check_batch("real", real)
     x = real.detach()
-    alpha = _uniform((x.shape[0],) + (1,) * (x.ndim - 1), x, generator)  # (B, 1, ..., 1)
-    u = _uniform(tuple(x.shape), x, generator)  # (B, ...)
+    alpha = _uniform((x.shape[0],) + (1,) * (x.ndim - 1), x, rng)  # (B, 1, ..., 1)
+    u = _uniform(tuple(x.shape), x, rng)  # (B, ...)
     x_hat = (x + alpha * size * x.std(correction=0) * u).requires_grad_(True)
     norms = _input_gradient(critic, x_hat, create_graph=True).flatten(1).norm(dim=1)  # (B,)
     return lam * ((norms - 1) ** 2).mean()
@@ -448,19 +448,19 @@ def input_gradient_norm(critic: Critic, x: torch.Tensor) -> torch.Tensor:
     return grad.flatten(1).norm(dim=1).detach()
 
 
-def _uniform(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | None):
-    """U[0, 1) draws of ``shape`` from ``generator`` on its own device, moved to ``like``'s.
+def _uniform(shape: tuple[int, ...], like: torch.Tensor, rng: torch.Generator | None):
+    """U[0, 1) draws of ``shape`` from ``rng`` on its own device, moved to ``like``'s.
 
-    Drawing on the generator's device means a CPU generator gives the same numbers for data
+    Drawing on ``rng``'s device means a CPU ``rng`` gives the same numbers for data
     on any device.
     """
-    device = generator.device if generator is not None else like.device
-    draws = torch.rand(shape, generator=generator, dtype=like.dtype, device=device)
+    device = rng.device if rng is not None else like.device
+    draws = torch.rand(shape, generator=rng, dtype=like.dtype, device=device)
     return draws.to(like.device)
 
 
 def _interpolates(
-    real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None
+    real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator | None
 ) -> torch.Tensor:
     """``x̂ = ε·real + (1 - ε)·fake`` with one ``ε ~ U[0, 1]`` per sample, as a fresh leaf."""
     _check_batch("real", real)
@@ -471,7 +471,7 @@ def _interpolates(
             f"and {tuple(fake.shape)}"
         )
     # One ε per sample, broadcast over every non-batch axis: shape (B, 1, ..., 1).
-    eps = _uniform((real.shape[0],) + (1,) * (real.ndim - 1), real, generator)
+    eps = _uniform((real.shape[0],) + (1,) * (real.ndim - 1), real, rng)
     # Detached inputs make x̂ a fresh leaf: no gradient flows into the generator or the data.
     return (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
 

@@ -18,7 +18,7 @@ loss (LSGAN, Mao et al. 2017) act on raw scores like the Wasserstein critic. The
 one per f-divergence, live in ``gankit.fgan``.
 
 References:
-    THEORY.md §3 (the GAN game, saturation) and §5 (the Wasserstein critic).
+    docs/theory.md §3 (the GAN game, saturation) and §5 (the Wasserstein critic).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def d_loss_minimax(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torc
         GankitError: an argument is not a floating-point tensor of shape ``(B,)`` or ``(B, 1)``.
 
     References:
-        Goodfellow et al. 2014, Generative Adversarial Networks, eq. 1. THEORY.md §3.
+        Goodfellow et al. 2014, Generative Adversarial Networks, eq. 1. docs/theory.md §3.
 
     Example:
         >>> import torch
@@ -103,7 +103,7 @@ def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
 
     References:
         Goodfellow et al. 2014, Generative Adversarial Networks, eq. 1 and §3.
-        THEORY.md §3 (saturation).
+        docs/theory.md §3 (saturation).
 
     Example:
         >>> import torch
@@ -134,7 +134,7 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
             ``(B, 1)``.
 
     References:
-        Goodfellow et al. 2014, Generative Adversarial Networks, §3. THEORY.md §3.
+        Goodfellow et al. 2014, Generative Adversarial Networks, §3. docs/theory.md §3.
 
     Example:
         >>> import torch
@@ -168,7 +168,7 @@ def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.T
         GankitError: an argument is not a floating-point tensor of shape ``(B,)`` or ``(B, 1)``.
 
     References:
-        Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Alg. 1. THEORY.md §5.
+        Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Alg. 1. docs/theory.md §5.
 
     Example:
         >>> import torch
@@ -199,7 +199,7 @@ def g_loss_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
             ``(B, 1)``.
 
     References:
-        Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Alg. 1. THEORY.md §5.
+        Arjovsky, Chintala & Bottou 2017, Wasserstein GAN, Alg. 1. docs/theory.md §5.
 
     Example:
         >>> import torch

@@ -6,7 +6,7 @@ p-th root, never W_p^p. With p = 1 this is the earth mover's distance that WGAN 
 
 References:
     L. Kantorovich, "On the translocation of masses", 1942.
-    THEORY.md §5 (Wasserstein distance).
+    docs/theory.md §5 (Wasserstein distance).
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ import torch
 from scipy.spatial.distance import cdist
 
 from gankit._arrays import ArrayLike, to_numpy
-from gankit._validate import check_finite, check_int, check_samples
+from gankit._validate import check_finite, check_gaussian, check_int, check_samples
 from gankit.errors import GankitError
 
 __all__ = ["wasserstein_1d", "wasserstein", "sliced_wasserstein", "gaussian_w2"]
 
-# A covariance off by this (relative to its largest entry) is rounding, anything larger is input.
-_COV_TOL = 1e-8
 # Float64 bit patterns read as int64 sort like the floats once negatives flip their low 63 bits.
 _LOW63 = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 # torch radix-sorts 1-D integer tensors only when built with fbgemm (x86) and from 32768
@@ -151,7 +149,7 @@ def wasserstein_1d(
         GankitError: empty, NaN or wrongly shaped samples or weights, negative weights, p < 1.
 
     References:
-        Kantorovich 1942; THEORY.md §5 ("1-D").
+        Kantorovich 1942; docs/theory.md §5 ("1-D").
 
     Example:
         >>> wasserstein_1d([0.0, 1.0], [1.0, 2.0])
@@ -189,7 +187,7 @@ def wasserstein(
 
     References:
         Kantorovich 1942; Bonneel et al., "Displacement interpolation using Lagrangian mass
-        transport", 2011 (the solver); THEORY.md §5.
+        transport", 2011 (the solver); docs/theory.md §5.
 
     Example:
         >>> wasserstein([[0.0, 0.0], [1.0, 0.0]], [[3.0, 4.0], [4.0, 4.0]])
@@ -244,7 +242,7 @@ def sliced_wasserstein(
 
     References:
         Bonneel, Rabin, Peyré and Pfister, "Sliced and Radon Wasserstein barycenters of
-        measures", 2015; THEORY.md §5.
+        measures", 2015; docs/theory.md §5.
 
     Example:
         >>> sliced_wasserstein([0.0, 1.0], [1.0, 2.0])
@@ -269,33 +267,6 @@ def sliced_wasserstein(
     return float(np.mean(wpp)) ** (1 / p)
 
 
-def _gaussian(name_mu: str, mu: ArrayLike, name_cov: str, cov: ArrayLike) -> tuple:
-    """Validated mean (d,), symmetrised covariance (d, d) and its clipped eigendecomposition."""
-    mu, cov = to_numpy(mu), to_numpy(cov)
-    mu = mu.reshape(1) if mu.ndim == 0 else mu
-    cov = cov.reshape(1, 1) if cov.ndim == 0 else cov
-    if mu.ndim != 1 or mu.shape[0] == 0:
-        raise GankitError(f"{name_mu} must be a scalar or have shape (d,), got {mu.shape}")
-    d = mu.shape[0]
-    if cov.shape != (d, d):
-        raise GankitError(
-            f"{name_cov} must have shape ({d}, {d}) to match the mean, got {cov.shape}"
-        )
-    check_finite(name_mu, mu)
-    check_finite(name_cov, cov)
-    tol = _COV_TOL * np.abs(cov).max()
-    asymmetry = np.abs(cov - cov.T).max()
-    if asymmetry > tol:
-        raise GankitError(f"{name_cov} must be symmetric, got max |cov - cov.T| = {asymmetry:.3g}")
-    cov = (cov + cov.T) / 2
-    evals, evecs = np.linalg.eigh(cov)
-    if evals.min() < -tol:
-        raise GankitError(
-            f"{name_cov} must be positive semi-definite, got eigenvalue {evals.min():.6g}"
-        )
-    return mu, cov, np.clip(evals, 0.0, None), evecs
-
-
 def gaussian_w2(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike, cov2: ArrayLike) -> float:
     """Closed-form W2 between two Gaussians N(mu1, cov1) and N(mu2, cov2).
 
@@ -317,14 +288,14 @@ def gaussian_w2(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike, cov2: ArrayLike
     References:
         Dowson and Landau, "The Fréchet distance between multivariate normal distributions",
         1982; Givens and Shortt, "A class of Wasserstein metrics for probability
-        distributions", 1984; THEORY.md §5 ("Gaussians").
+        distributions", 1984; docs/theory.md §5 ("Gaussians").
 
     Example:
         >>> gaussian_w2(0.0, 1.0, 4.0, 16.0)
         5.0
     """
-    mu1, cov1, _, _ = _gaussian("mu1", mu1, "cov1", cov1)
-    mu2, cov2, evals2, evecs2 = _gaussian("mu2", mu2, "cov2", cov2)
+    mu1, cov1, _, _ = check_gaussian("mu1", mu1, "cov1", cov1, definite=False)
+    mu2, cov2, evals2, evecs2 = check_gaussian("mu2", mu2, "cov2", cov2, definite=False)
     if mu1.shape != mu2.shape:
         raise GankitError(
             f"mu1 and mu2 must have the same dimension, got {mu1.shape} and {mu2.shape}"

@@ -10,10 +10,13 @@ import time
 import pytest
 import torch
 
+from gankit import runfolder
 from gankit.cli import main
-from gankit.train import checkpoint as ckpt
-from gankit.train.checkpoint import LATEST, PREVIOUS, CheckpointWarning, load_checkpoint
-from gankit.train.runs import draw_samples, evaluate_run, resume_run, start_run
+from gankit.runfolder import LATEST, PREVIOUS
+from gankit.runs import draw_samples, evaluate_run
+from gankit.training import checkpoint as ckpt
+from gankit.training.checkpoint import CheckpointWarning, load_checkpoint
+from gankit.training.launch import resume_run, start_run
 
 SMALL = {
     "data": "ring:modes=4",
@@ -85,10 +88,13 @@ def test_a_read_only_folder_gives_a_clear_error(run, monkeypatch, capsys):
     def read_only(*_args, **_kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(ckpt.tempfile, "mkstemp", read_only)
+    before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    monkeypatch.setattr(runfolder.tempfile, "mkstemp", read_only)
     assert main(["train", "--resume", str(run), "--steps", "15", "--quiet"]) == 2
-    assert "Read-only file system" in capsys.readouterr().err
-    assert load_checkpoint(run / "checkpoints" / LATEST)["step"] == 10
+    resuming, error = capsys.readouterr().err.splitlines()  # no traceback
+    assert resuming.startswith("gankit: resuming")
+    assert error.startswith("gankit: error: cannot write") and "Read-only file system" in error
+    assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.slow

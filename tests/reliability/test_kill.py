@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit.train import loop
-from gankit.train.checkpoint import LATEST, CheckpointWarning, load_checkpoint, load_latest
-from gankit.train.config import resolve
+from gankit.runfolder import LATEST, RunPaths
+from gankit.training import loop
+from gankit.training.checkpoint import CheckpointWarning, load_checkpoint, load_latest
+from gankit.training.configure import resolve
 from tests.conftest import tensors
 
 STEPS = 1500  # long enough that no kill below comes after the end
@@ -74,7 +75,7 @@ def test_kill_nine_at_ten_moments_then_resume_is_bit_identical(tmp_path):
         with warnings.catch_warnings():
             # Killed between the two renames, latest may be missing: previous is then used.
             warnings.simplefilter("ignore", CheckpointWarning)
-            state = load_latest(run / "checkpoints")  # never half-written: this always loads
+            state = load_latest(RunPaths(run))  # never half-written: this always loads
         if (run / "checkpoints" / LATEST).exists():
             load_checkpoint(run / "checkpoints" / LATEST)
         steps_at_kill.append(state["step"])

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from gankit.cli import main
-from gankit.train.checkpoint import load_checkpoint
-from gankit.train.runs import start_run
+from gankit.training.checkpoint import load_checkpoint
+from gankit.training.launch import start_run
 
 
 def test_checkpoints_refuse_pickled_code(tmp_path):

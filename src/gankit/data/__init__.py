@@ -1,4 +1,4 @@
-"""Data sets and data specs (``ring:modes=8``, ``mnist5k``); see DESIGN.md, "Data specs"."""
+"""Data sets and data specs (``ring:modes=8``, ``mnist5k``); see docs/guide.md, "Data"."""
 
 from __future__ import annotations
 

@@ -48,9 +48,9 @@ class ImageSet:
     def n_classes(self) -> int:
         return 0 if self.labels is None else int(self.labels.max()) + 1
 
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` images drawn uniformly with replacement, using only ``generator``."""
-        index = torch.randint(len(self.images), (n,), generator=generator)
+    def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """``n`` images drawn uniformly with replacement, using only ``rng``."""
+        index = torch.randint(len(self.images), (n,), generator=rng)
         return self.images[index]
 
 

@@ -8,7 +8,7 @@ samples only from the ``torch.Generator`` it is given, so sampling is reproducib
 References:
     Srivastava et al. 2017, VEEGAN, §5.1 (ring: 8 modes, radius 2, std 0.02; grid: 5 × 5,
     std 0.05). Gulrajani et al. 2017, Improved Training of Wasserstein GANs, toy code (swiss
-    roll with noise 0.25, divided by 7.5). THEORY.md §4 (parallel segments).
+    roll with noise 0.25, divided by 7.5). docs/theory.md §4 (parallel segments).
 """
 
 from __future__ import annotations
@@ -80,14 +80,12 @@ class ToyDistribution(ABC):
     def std(self) -> float:
         """The scoring scale: a sample is high quality within ``3 * std`` of its nearest centre."""
 
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Draw ``n`` samples using only ``generator``: shape (n, dim), float32, on its device."""
+    def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """Draw ``n`` samples using only ``rng``: shape (n, dim), float32, on its device."""
         n = check_int("n", n)
-        if not isinstance(generator, torch.Generator):
-            raise GankitError(
-                f"generator must be a torch.Generator, got {type(generator).__name__}"
-            )
-        return self._sample(n, generator)
+        if not isinstance(rng, torch.Generator):
+            raise GankitError(f"rng must be a torch.Generator, got {type(rng).__name__}")
+        return self._sample(n, rng)
 
     def log_density(self, x: ArrayLike) -> np.ndarray:
         """``log p(x)`` for points of shape (n, dim) ((n,) also when dim is 1); shape (n,)."""
@@ -99,7 +97,7 @@ class ToyDistribution(ABC):
         return self._log_density(points)
 
     @abstractmethod
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor: ...
+    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor: ...
 
     @abstractmethod
     def _log_density(self, points: np.ndarray) -> np.ndarray: ...
@@ -117,11 +115,11 @@ class _GaussianMixture(ToyDistribution):
         m = len(self.centres)
         return np.full(m, 1.0 / m)
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        device = generator.device
+    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        device = rng.device
         weights = torch.as_tensor(self._weights(), device=device)
-        k = torch.multinomial(weights, n, replacement=True, generator=generator)  # (n,)
-        noise = torch.randn(n, self.dim, generator=generator, device=device, dtype=torch.float32)
+        k = torch.multinomial(weights, n, replacement=True, generator=rng)  # (n,)
+        noise = torch.randn(n, self.dim, generator=rng, device=device, dtype=torch.float32)
         centres = torch.as_tensor(self.centres, dtype=torch.float32, device=device)  # (m, dim)
         scales = torch.as_tensor(self._scales(), dtype=torch.float32, device=device)  # (m,)
         return centres[k] + scales[k, None] * noise
@@ -262,8 +260,8 @@ class Uniform1D(ToyDistribution):
     def std(self) -> float:
         return (self.high - self.low) / math.sqrt(12)
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        u = torch.rand(n, 1, generator=generator, device=generator.device, dtype=torch.float32)
+    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        u = torch.rand(n, 1, generator=rng, device=rng.device, dtype=torch.float32)
         return self.low + (self.high - self.low) * u
 
     def _log_density(self, points: np.ndarray) -> np.ndarray:
@@ -316,11 +314,11 @@ class SwissRoll(ToyDistribution):
         t = _T_MIN + (np.arange(m) + 0.5) * (_T_MAX - _T_MIN) / m
         return np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / self.scale
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        device = generator.device
-        u = torch.rand(n, generator=generator, device=device, dtype=torch.float32)
+    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        device = rng.device
+        u = torch.rand(n, generator=rng, device=device, dtype=torch.float32)
         t = _T_MIN + (_T_MAX - _T_MIN) * u  # (n,)
-        noise = torch.randn(n, 2, generator=generator, device=device, dtype=torch.float32)
+        noise = torch.randn(n, 2, generator=rng, device=device, dtype=torch.float32)
         roll = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)  # (n, 2)
         return (roll + self.noise * noise) / self.scale
 
@@ -336,7 +334,7 @@ _SEGMENT_MODES = 20
 
 @dataclass(frozen=True)
 class Segments(ToyDistribution):
-    """Uniform on the segment ``{theta} × [0, 1]`` in R² (THEORY.md §4, parallel segments).
+    """Uniform on the segment ``{theta} × [0, 1]`` in R² (docs/theory.md §4, parallel segments).
 
     Scoring: 20 centres ``(theta, (j + 1/2)/20)`` at the midpoints of equal cells and
     ``std = 1/60``, so neighbouring centres lie ``3 · std`` apart and every point of the
@@ -359,14 +357,14 @@ class Segments(ToyDistribution):
         heights = (np.arange(_SEGMENT_MODES) + 0.5) / _SEGMENT_MODES
         return np.stack([np.full(_SEGMENT_MODES, self.theta), heights], axis=1)
 
-    def _sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        y = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float32)
+    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        y = torch.rand(n, generator=rng, device=rng.device, dtype=torch.float32)
         return torch.stack([torch.full_like(y, self.theta), y], dim=1)
 
     def _log_density(self, points: np.ndarray) -> np.ndarray:
         raise NotImplementedError(
             "segments lies on a line segment in R²: it has no density with respect to area "
-            "(THEORY.md §4)"
+            "(docs/theory.md §4)"
         )
 
 

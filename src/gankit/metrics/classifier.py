@@ -20,9 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from gankit._random import seeded
 from gankit.data.images import ImageSet
 from gankit.errors import GankitError
-from gankit.train.checkpoint import atomic_save
+from gankit.runfolder import atomic_write
 
 VERSION = 1  # bump when the network or its training changes: old cache entries are ignored
 FEATURES = 128
@@ -75,12 +76,12 @@ def _fit(dataset: ImageSet, seed: int, log: Any) -> tuple[Classifier, float]:
     """Train on 90 % of the labelled images; return the net and its held-out accuracy."""
     assert dataset.labels is not None
     rng = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     images, labels = dataset.images, torch.from_numpy(dataset.labels)
     order = torch.randperm(len(images), generator=rng)
     n_test = max(1, int(len(images) * HELD_OUT))
     test, train = order[:n_test], order[n_test:]
-    net = Classifier(dataset.shape, dataset.n_classes)
+    with seeded(seed):
+        net = Classifier(dataset.shape, dataset.n_classes)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     log(f"gankit: training the evaluation classifier on {len(train)} images of {dataset.spec}")
     for _ in range(EPOCHS):
@@ -107,8 +108,9 @@ def load_classifier(
     if dataset.labels is None:
         raise GankitError(f"{dataset.spec} has no labels: no classifier can be trained")
     path = cache_dir() / "classifiers" / f"{dataset.fingerprint}-v{VERSION}-s{seed}.pt"
-    net = Classifier(dataset.shape, dataset.n_classes)
     if path.is_file():
+        with seeded(seed):  # the cached weights are loaded over these
+            net = Classifier(dataset.shape, dataset.n_classes)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             net.load_state_dict(state["weights"])
@@ -119,8 +121,9 @@ def load_classifier(
     net, accuracy = _fit(dataset, seed, log)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_save({"weights": net.state_dict(), "accuracy": accuracy}, path)
-    except (OSError, GankitError):
+        cached = {"weights": net.state_dict(), "accuracy": accuracy}
+        atomic_write(path, lambda stream: torch.save(cached, stream))
+    except OSError:
         pass  # a read-only cache only costs a retrain next time
     return net, accuracy
 

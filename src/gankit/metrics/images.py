@@ -6,7 +6,7 @@
   generator that draws a single class).
 - Fréchet distance (Heusel et al. 2017, FID) between Gaussians fitted to two feature sets:
   ``‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½)``, the squared 2-Wasserstein distance of the two
-  Gaussians (``gankit.wasserstein.gaussian_w2`` squared).
+  Gaussians, computed as ``gankit.wasserstein.gaussian_w2`` squared.
 - Kernel distance (Bińkowski et al. 2018, KID): the unbiased MMD² with the kernel
   ``k(x, y) = (xᵀy / d + 1)³``, averaged over random subsets.
 - Improved precision and recall (Kynkäänniemi et al. 2019): each set's manifold is the union
@@ -28,7 +28,7 @@ from gankit._validate import check_choice, check_int, check_samples
 from gankit.divergences import kl
 from gankit.errors import GankitError
 
-COVERED_FRACTION = 0.01  # DESIGN.md: a class is covered by >= 1 % of the samples
+COVERED_FRACTION = 0.01  # a class is covered by >= 1 % of the samples (docs/theory.md §8)
 NEIGHBOURS = 3  # Kynkäänniemi et al. 2019 use k = 3
 
 
@@ -52,31 +52,27 @@ def class_coverage(predicted: ArrayLike, n_classes: int) -> dict[str, Any]:
     }
 
 
-def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return x.mean(axis=0), np.cov(x, rowvar=False)
-
-
 def frechet_distance(a: ArrayLike, b: ArrayLike) -> float:
     """FID-style Fréchet distance between Gaussians fitted to feature sets (n, d) and (m, d).
 
-    ``tr((Σ₁Σ₂)^½)`` is the sum of the square roots of the eigenvalues of ``Σ₁Σ₂`` (real and
-    non-negative for positive semi-definite Σ₁, Σ₂), which needs no matrix square root.
+    ``FD = W2(N(μ₁, Σ₁), N(μ₂, Σ₂))²``, the squared 2-Wasserstein distance of the Gaussians
+    with the sets' means and covariances (Dowson & Landau 1982; Heusel et al. 2017):
+    :func:`gankit.wasserstein.gaussian_w2`, squared. docs/theory.md §8.
 
     Example:
         >>> x = np.random.default_rng(0).normal(size=(500, 3))
         >>> abs(frechet_distance(x, x)) < 1e-9, round(frechet_distance(x, x + 1.0), 6)
         (True, 3.0)
     """
+    from gankit.wasserstein import gaussian_w2  # lazy: POT loads only when it is needed
+
     x, y = check_samples("a", a), check_samples("b", b)
     if x.shape[1] != y.shape[1] or len(x) < 2 or len(y) < 2:
         raise GankitError(
             f"need two sets of >= 2 points of one dimension, got {x.shape}, {y.shape}"
         )
-    (mu1, cov1), (mu2, cov2) = _moments(x), _moments(y)
-    eigenvalues = np.linalg.eigvals(np.atleast_2d(cov1) @ np.atleast_2d(cov2))
-    cross = np.sqrt(np.clip(eigenvalues.real, 0.0, None)).sum()
-    value = np.sum((mu1 - mu2) ** 2) + np.trace(np.atleast_2d(cov1 + cov2)) - 2 * cross
-    return max(float(value), 0.0)
+    cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
+    return gaussian_w2(x.mean(axis=0), cov_x, y.mean(axis=0), cov_y) ** 2
 
 
 def kernel_distance(
@@ -156,7 +152,7 @@ def evaluate_images(
     log: Any = print,
     features: str = "classifier",
 ) -> dict[str, Any]:
-    """DESIGN.md's image metrics of generated images (N, C, H, W) in [-1, 1] against the set.
+    """``gankit eval``'s metrics of generated images (N, C, H, W) in [-1, 1] against the set.
 
     The real side is as many images as ``samples`` (drawn without replacement with ``seed``;
     all of them when the set is smaller), so the k-NN radii of both sets are comparable.

@@ -16,7 +16,7 @@ and ``high_quality_fraction == 0`` tell this case apart from a collapse.
 References:
     Srivastava et al. 2017, VEEGAN, §5.1 (high-quality samples, modes captured).
     Lin et al. 2018, PacGAN, §5 (reverse KL of the mode histogram on the ring and the grid).
-    DESIGN.md, "gankit eval --json".
+    docs/theory.md §8; docs/guide.md, "Evaluating a run".
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def mode_stats(samples: ArrayLike, centres: ArrayLike, std: float) -> dict[str, 
 
 
 def evaluate_toy(samples: ArrayLike, dataset: ToyDistribution, real: ArrayLike) -> dict[str, Any]:
-    """Score generated samples of a toy set: the keys of DESIGN.md's ``eval --json``.
+    """Score generated samples of a toy set: the keys of ``gankit eval --json``.
 
     ``w1`` is the exact earth mover's distance between the generated and the real point
     clouds (uniform weights, Euclidean cost); ``sliced_w1`` averages W1 over 128 random
@@ -96,7 +96,7 @@ def evaluate_toy(samples: ArrayLike, dataset: ToyDistribution, real: ArrayLike) 
     Args:
         samples: generated samples, shape (n, dim) or (n,) for a 1-D set.
         dataset: the toy set; its ``centres`` and ``std`` score the samples.
-        real: fresh samples of ``dataset``, shape (n', dim) (DESIGN.md asks n' = n).
+        real: fresh samples of ``dataset``, shape (n', dim) (``gankit eval`` draws n' = n).
 
     Returns:
         ``modes_total``, ``modes_covered``, ``high_quality_fraction``, ``reverse_kl_modes``

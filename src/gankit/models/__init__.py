@@ -1,7 +1,8 @@
 """Generators, discriminators and critics.
 
-``MLPGenerator`` and ``MLPCritic`` default to the published WGAN-GP toy networks (3 hidden
-layers of 512 units, ReLU). A critic returns one score (or logit) per sample, shape ``(B,)``.
+MLPs for toy data, DCGAN-style convolutional networks for images; their sizes come from the
+recipes (``gankit.training.recipes``). A critic returns one score (or logit) per sample,
+shape ``(B,)``.
 """
 
 from gankit.models.conv import ConvCritic, ConvGenerator

@@ -60,7 +60,7 @@ class ConvGenerator(nn.Module):
         torch.Size([3, 1, 28, 28])
     """
 
-    def __init__(self, latent_dim: int, shape: Any, *, width: int = 64) -> None:
+    def __init__(self, latent_dim: int, shape: Any, *, width: int) -> None:
         super().__init__()
         self.latent_dim = check_int("latent_dim", latent_dim)
         self.shape = _check_shape(shape)
@@ -107,7 +107,7 @@ class ConvCritic(nn.Module):
         torch.Size([2])
     """
 
-    def __init__(self, shape: Any, *, width: int = 64, norm: str | None = "batch") -> None:
+    def __init__(self, shape: Any, *, width: int, norm: str | None) -> None:
         super().__init__()
         self.shape = _check_shape(shape)
         self.width = check_int("width", width)

@@ -1,8 +1,9 @@
 """Fully connected generators and critics for toy (low-dimensional) data.
 
-The defaults are the networks of the WGAN-GP toy code (Gulrajani et al. 2017,
-``gan_toy.py``): three hidden layers of 512 units with ReLU, a linear output, no
-normalisation, for the generator and the critic alike.
+The recipes' toy networks (``gankit.training.recipes``) are these with ReLU, a linear
+output and no normalisation: the WGAN-GP toy code's three hidden layers of 512 units
+(Gulrajani et al. 2017, ``gan_toy.py``), or 3 x 128 for the default recipe. Width and depth
+are always given: the recipes hold them.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ class MLP(nn.Module):
         in_dim: int,
         out_dim: int,
         *,
-        width: int = 512,  # Gulrajani et al. 2017, toy code (DIM = 512)
-        depth: int = 3,  # Gulrajani et al. 2017, toy code (3 hidden layers)
+        width: int,
+        depth: int,
         activation: str = "relu",
         norm: str | None = None,
     ) -> None:
@@ -112,7 +113,7 @@ class MLPGenerator(nn.Module):
 
     Example:
         >>> import torch
-        >>> g = MLPGenerator(2, 3, width=16)
+        >>> g = MLPGenerator(2, 3, width=16, depth=3)
         >>> g(torch.zeros(5, 2)).shape
         torch.Size([5, 3])
         >>> MLPGenerator(**g.config).config == g.config
@@ -150,7 +151,7 @@ class MLPCritic(nn.Module):
 
     Example:
         >>> import torch
-        >>> f = MLPCritic(2, width=16)
+        >>> f = MLPCritic(2, width=16, depth=3)
         >>> f(torch.zeros(5, 2)).shape
         torch.Size([5])
     """

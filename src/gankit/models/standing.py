@@ -29,26 +29,26 @@ def standing_statistics(
 ) -> nn.Module:
     """An eval-mode copy of ``generator`` whose batch-norm statistics are its own.
 
-    Without batch norm the generator itself is returned, in eval mode.
+    The generator itself is never changed (not even switched to eval mode); without batch
+    norm the copy's weights and buffers are the generator's.
 
     Example:
         >>> g = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
         >>> s = standing_statistics(g, 2)
-        >>> s.training, g[1].num_batches_tracked.item(), s[1].num_batches_tracked.item()
-        (False, 0, 4)
+        >>> s.training, g.training, g[1].num_batches_tracked.item(), s[1].num_batches_tracked.item()
+        (False, True, 0, 4)
     """
-    norms = [m for m in generator.modules() if isinstance(m, _BatchNorm)]
-    if not norms:
-        return generator.eval()
     copied = copy.deepcopy(generator)
+    if not any(isinstance(m, _BatchNorm) for m in copied.modules()):
+        return copied.eval()
     device = next(copied.parameters()).device
     for module in copied.modules():
         if isinstance(module, _BatchNorm):
             module.reset_running_stats()
             module.momentum = None  # a cumulative average over the batches below
-    noise = torch.Generator(device=device).manual_seed(seed)
+    rng = torch.Generator(device=device).manual_seed(seed)
     copied.train()
     with torch.no_grad():
         for _ in range(batches):
-            copied(torch.randn(batch_size, latent_dim, generator=noise, device=device))
+            copied(torch.randn(batch_size, latent_dim, generator=rng, device=device))
     return copied.eval()

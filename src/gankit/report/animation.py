@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from gankit.runfolder import atomic_write
 
 FRAME_MS = 400  # each figure on screen for 0.4 s
 LAST_FRAME_MS = 2000  # the final state lingers before the loop starts again
@@ -49,7 +52,16 @@ def write_gif(frames: Sequence[Path], path: str | Path, *, max_frames: int = MAX
     images = [im if im.size == size else im.resize(size) for im in images]
     durations = [FRAME_MS] * (len(images) - 1) + [LAST_FRAME_MS]
     path = Path(path)
-    images[0].save(
-        path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False
-    )
-    return path
+
+    def write(stream: Any) -> None:
+        images[0].save(
+            stream,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=durations,
+            loop=0,
+            optimize=False,
+        )
+
+    return atomic_write(path, write)

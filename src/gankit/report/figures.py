@@ -1,18 +1,28 @@
-"""Figures of toy runs: samples over the critic's contour (2-D), histograms and CDFs (1-D).
+"""Sample figures: toy samples over the critic's contour (2-D), histograms and CDFs (1-D),
+and the training loop's figure writer.
 
 Like the WGAN-GP toy figures (Gulrajani et al. 2017, Fig. 1): real points, generated points
-and the critic's (or the discriminator's) value on a grid behind them.
+and the critic's (or the discriminator's) value on a grid behind them. Every figure is
+written atomically (``gankit.runfolder``): a report drawn during training never reads half
+a PNG.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gankit.report.grid import save_grid
+from gankit.runfolder import atomic_write
 
-def _pyplot():
+if TYPE_CHECKING:
+    from gankit.training.snapshot import Snapshot
+
+
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,7 +41,7 @@ def plot_toy_samples(
 ) -> Path:
     """Save a PNG of real vs generated samples; 2-D over the critic's contour, 1-D as
     histograms and empirical CDFs. ``critic`` maps points ``(n, d)`` to scores ``(n,)``."""
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     real, fake = np.asarray(real), np.asarray(fake)
@@ -67,6 +77,19 @@ def plot_toy_samples(
         right.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    atomic_write(path, lambda stream: fig.savefig(stream, format="png", dpi=90))
     plt.close(fig)
     return path
+
+
+def write_snapshot(snapshot: Snapshot) -> Path:
+    """Draw a training step's sample figure (the loop's ``figures`` writer): a grid of
+    images (and, once, of real ones beside it), or toy samples over the critic's contour."""
+    if snapshot.fake.ndim == 4:
+        save_grid(snapshot.fake, snapshot.path)
+        if snapshot.real_path is not None and not snapshot.real_path.exists():
+            save_grid(snapshot.real, snapshot.real_path)
+        return snapshot.path
+    return plot_toy_samples(
+        snapshot.real, snapshot.fake, snapshot.path, critic=snapshot.critic, title=snapshot.title
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.runfolder import atomic_write
 
 
 def image_grid(images: np.ndarray, *, columns: int | None = None, padding: int = 2) -> np.ndarray:
@@ -48,5 +49,5 @@ def save_grid(
         picture = picture.resize(size, Image.Resampling.NEAREST)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
+    atomic_write(path, lambda stream: picture.save(stream, format="PNG"))
     return path

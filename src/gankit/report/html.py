@@ -16,7 +16,8 @@ from gankit.errors import GankitError
 from gankit.report import page
 from gankit.report.animation import write_gif
 from gankit.report.curves import PANELS, Series, curve_panels
-from gankit.report.rundata import RunFolder, read_run_folder, sample_step
+from gankit.report.rundata import RunFolder, read_run_folder
+from gankit.runfolder import figure_step
 
 
 def _curves(runs: Sequence[Series], missing: str) -> str:
@@ -36,10 +37,23 @@ def _progress(run: RunFolder) -> str:
     """One line: recipe, data, steps reached, time."""
     parts = [f"{run.recipe} on {run.config.get('data', '?')}"]
     if run.last_step is not None:
-        parts.append(f"step {run.last_step} of {run.config.get('steps', '?')}")
+        parts.append(f"step {run.last_step} {_budget(run.config)}")
     if run.metrics and isinstance(run.metrics[-1].get("time"), (int, float)):
         parts.append(f"{run.metrics[-1]['time']:.1f} s of training")
     return f"<p>{page.escape(', '.join(parts))}</p>"
+
+
+def _budget(config: dict[str, Any]) -> str:
+    """``of N`` steps, or the time limit that ends a run without a step limit.
+
+    Example:
+        >>> _budget({"steps": 2000}), _budget({"steps": 0, "time_limit": 600.0}), _budget({})
+        ('of 2000', 'of a run until its 600 s time limit', 'of ?')
+    """
+    steps = config.get("steps", "?")
+    if steps == 0:
+        return f"of a run until its {config.get('time_limit', '?'):g} s time limit"
+    return f"of {steps}"
 
 
 def _samples(run: RunFolder) -> str:
@@ -47,9 +61,9 @@ def _samples(run: RunFolder) -> str:
     if not run.frames:
         return page.note(run.notes["samples"])
     newest = run.frames[-1]
-    shown = [page.figure(newest, f"samples at step {sample_step(newest)} ({newest.name})")]
+    shown = [page.figure(newest, f"samples at step {figure_step(newest)} ({newest.name})")]
     if len(run.frames) >= 2:
-        gif = write_gif(run.frames, run.path / "training.gif")
+        gif = write_gif(run.frames, run.paths.gif)
         shown.append(page.figure(gif, f"training.gif: {len(run.frames)} sample figures in order"))
     body = "<div class=grid>" + "".join(shown) + "</div>"
     if len(run.frames) < 2:
@@ -88,7 +102,7 @@ def write_report(run_dir: str | Path) -> Path:
         GankitError: ``run_dir`` is not a run folder.
     """
     run = read_run_folder(run_dir)
-    return page.write_page(run.path / "report.html", report_page(run))
+    return page.write_page(run.paths.report, report_page(run))
 
 
 def _labels(runs: Sequence[RunFolder]) -> list[str]:
@@ -119,7 +133,7 @@ def compare_page(runs: Sequence[RunFolder]) -> str:
         else page.note("Same configuration.")
     )
     samples = "".join(
-        page.figure(run.frames[-1], f"{label}, step {sample_step(run.frames[-1])}")
+        page.figure(run.frames[-1], f"{label}, step {figure_step(run.frames[-1])}")
         if run.frames
         else page.note(f"{label}: no sample figure.")
         for label, run in zip(labels, runs, strict=True)

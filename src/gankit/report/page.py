@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gankit.runfolder import atomic_write_text
+
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:0 auto;padding:0 16px 48px;
 color:#222;line-height:1.4}
@@ -108,9 +110,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def write_page(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half a page."""
+    """Write ``text`` to ``path`` atomically, so a reader never sees half a page."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-    return path
+    return atomic_write_text(path, text)

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from gankit.runfolder import atomic_write_text
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -95,7 +97,7 @@ def write_result(result: StudyResult, out: Path, claim: str) -> None:
         "figures": [f.name for f in result.figures],
         **result.data,
     }
-    (out / "results.json").write_text(json.dumps(plain(payload), indent=1) + "\n")
+    atomic_write_text(out / "results.json", json.dumps(plain(payload), indent=1) + "\n")
     lines = [f"# Study `{result.name}`", "", claim, ""]
     if result.summary:
         lines += [result.summary.strip(), ""]
@@ -113,7 +115,7 @@ def write_result(result: StudyResult, out: Path, claim: str) -> None:
         f"Reproduce: `gankit study {result.name} --out DIR --seed {result.seed}"
         f"{' --quick' if result.quick else ''}`.",
     ]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
 
 
 def finite_differences(x: Sequence[float], y: Sequence[float]) -> list[float]:

@@ -1,8 +1,8 @@
-"""Study ``f-divergences`` (THEORY.md §2): f-GAN for each f-divergence, as estimator and trainer.
+"""Study ``f-divergences`` (docs/theory.md §2, §6): f-GAN per divergence, as estimator and trainer.
 
 f-GAN (Nowozin et al. 2016) trains a critic ``V`` to maximise the variational bound
 ``F = E_P[g_f(V)] - E_Q[f*(g_f(V))] <= D_f(P‖Q)`` and the generator against it
-(``gankit.fgan``). The study measures both halves for the six divergences of THEORY.md §2:
+(``gankit.fgan``). The study measures both halves for the six divergences of docs/theory.md §2:
 
 1. **Estimation.** For P = N(0, 1) and Q = N(1, 1.5²) (the ``gmm1d`` toy sets, with exact
    densities) a small MLP critic is trained on samples for each divergence; its bound ``F``,
@@ -10,8 +10,9 @@ f-GAN (Nowozin et al. 2016) trains a critic ``V`` to maximise the variational bo
    ``D_f(P‖Q)`` of ``gankit.divergences`` on the same grid. Claimed: ``F`` approaches ``D_f``
    from below.
 2. **Training.** The ``fgan`` recipe with each divergence on ``ring`` (8 modes) and ``grid``
-   (25 modes), with one network size, batch and learning rate for all; every
-   ``Settings.every`` generator steps 1000 fixed-noise samples are scored as ``gankit eval``
+   (25 modes), with one network size, batch and learning rate for all, each run taking
+   gankit's training step (``gankit.training.step.train_step``); every ``Settings.every``
+   generator steps 1000 fixed-noise samples are scored as ``gankit eval``
    scores them (modes covered, high-quality fraction, exact W1 to 1000 fresh real samples;
    ``gankit.metrics.evaluate_toy``). A run whose samples stop being finite is scored as
    diverged (no modes, W1 = inf). Claimed, as measured: JS and squared Hellinger end nearer
@@ -26,7 +27,7 @@ f-GAN (Nowozin et al. 2016) trains a critic ``V`` to maximise the variational bo
    of ``g_f`` but lands between (good W1 on grid, diverging runs on ring).
 
 References: Nowozin, Cseke & Tomioka 2016, f-GAN (Tables 1 and 6, §4); Nguyen, Wainwright &
-Jordan 2010 (the variational bound). THEORY.md §2.
+Jordan 2010 (the variational bound). docs/theory.md §2, §6.
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from gankit import divergences, fgan
 from gankit.data import make_toy
 from gankit.metrics import evaluate_toy
-from gankit.studies._common import FitSettings, make_critic, pyplot
+from gankit.report.figures import pyplot
+from gankit.studies._common import FitSettings, fit, make_critic, train_scored
 from gankit.studies._result import Claim, StudyResult
-from gankit.train.config import resolve
-from gankit.train.hardware import resolve_hardware
-from gankit.train.loop import critic_steps, generator_step, new_run
+from gankit.training.configure import resolve
+from gankit.training.state import RunState
 
 NAME = "f-divergences"
 CLAIM = (
@@ -108,16 +110,12 @@ def estimate(name: str, settings: Settings, seed: int) -> dict[str, float]:
     ``exp``) of a Monte Carlo estimate.
     """
     p, q = make_toy(P_SPEC), make_toy(Q_SPEC)
-    fit = settings.critic
-    critic = make_critic(1, fit, seed)
-    stream = torch.Generator().manual_seed(seed + 1)
-    optimizer = torch.optim.Adam(critic.parameters(), lr=fit.lr, betas=fit.betas)
-    for _ in range(fit.steps):
-        real, fake = p.sample(fit.batch_size, stream), q.sample(fit.batch_size, stream)
-        loss = fgan.d_loss_fgan(critic(real), critic(fake), name)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+
+    def loss(model: nn.Module, real: torch.Tensor, fake: torch.Tensor, _: object) -> torch.Tensor:
+        return fgan.d_loss_fgan(model(real), model(fake), name)
+
+    critic = make_critic(1, settings.critic, seed)
+    fit(critic, loss, p.sample, q.sample, settings.critic, seed)
     x, dens_p, dens_q = _densities()
     row = fgan.DIVERGENCES[name]
     with torch.no_grad():
@@ -132,35 +130,31 @@ def estimate(name: str, settings: Settings, seed: int) -> dict[str, float]:
 def train_and_score(
     divergence: str, data: str, seed: int, steps: int, every: int
 ) -> dict[str, list[float]]:
-    """One ``fgan`` run, scored every ``every`` generator steps on fixed-noise samples."""
+    """One ``fgan`` run, scored every ``every`` generator steps on fixed-noise samples; a run
+    whose losses or samples stop being finite scores as diverged (no modes, W1 = inf)."""
     values = {**SHARED, "data": data, "seed": seed, "steps": steps, "divergence": divergence}
     config = resolve("fgan", values)
-    run = new_run(config, resolve_hardware("cpu", "fp32"))
     dataset = make_toy(config.data)
     z = torch.randn(
         EVAL_SAMPLES, config.latent_dim, generator=torch.Generator().manual_seed(seed + 99)
     )
     real = dataset.sample(EVAL_SAMPLES, torch.Generator().manual_seed(seed + 98)).numpy()
-    scores: dict[str, list[float]] = {"modes_covered": [], "high_quality_fraction": [], "w1": []}
-    for step in range(1, steps + 1):
-        critic_steps(run, dataset, config.n_critic, False)
-        generator_step(run, False)
-        run.step = step
-        if step % every == 0:
-            with torch.no_grad():
-                samples = run.generator(z).numpy()
-            if np.isfinite(samples).all():
-                stats = evaluate_toy(samples, dataset, real)
-                found = (stats["modes_covered"], stats["high_quality_fraction"], stats["w1"])
-            else:  # diverged: nothing covered, infinitely far
-                found = (0, 0.0, math.inf)
-            for key, value in zip(scores, found, strict=True):
-                scores[key].append(float(value))
-    return scores
+    diverged = {"modes_covered": 0.0, "high_quality_fraction": 0.0, "w1": math.inf}
+
+    def score(run: RunState) -> dict[str, float]:
+        with torch.no_grad():
+            samples = run.generator(z).numpy()
+        if not np.isfinite(samples).all():
+            return diverged
+        stats = evaluate_toy(samples, dataset, real)
+        return {key: float(stats[key]) for key in diverged}
+
+    return train_scored(config, score, every, diverged)
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    s = QUICK if quick else DEFAULT
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """Both halves: the trained critics' bounds (``estimates``) and the scored ``fgan`` runs
+    (``runs``, their last scores over seeds in ``final``)."""
     estimates = {name: estimate(name, s, seed) for name in DIVERGENCES}
     seeds = [seed + i for i in range(s.seeds)]
     runs = {
@@ -170,15 +164,7 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
         }
         for data in DATA
     }
-    modes_total = {data: len(make_toy(data).centres) for data in DATA}
-    final = {data: {name: _final(runs[data][name]) for name in DIVERGENCES} for data in DATA}
-    claims = _claims(estimates, final, quick)
-    figures = [
-        _plot_estimates(estimates, out / "f_divergence_bounds.png"),
-        _plot_training(runs, modes_total, out / "f_gan_training.png", s.every),
-    ]
-    summary = _summary(estimates, final, modes_total, len(seeds), s.steps)
-    data_out = {
+    return {
         "divergences": list(DIVERGENCES),
         "p": P_SPEC,
         "q": Q_SPEC,
@@ -187,11 +173,25 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
         "steps": s.steps,
         "every": s.every,
         "shared": SHARED,
-        "modes_total": modes_total,
+        "modes_total": {data: len(make_toy(data).centres) for data in DATA},
         "runs": runs,
-        "final": final,
+        "final": {data: {name: _final(runs[data][name]) for name in DIVERGENCES} for data in DATA},
     }
-    return StudyResult(NAME, claims, data_out, figures, summary)
+
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """The bounds against the exact divergences, and the training curves: two PNGs."""
+    return [
+        _plot_estimates(data["estimates"], out / "f_divergence_bounds.png"),
+        _plot_training(
+            data["runs"], data["modes_total"], out / "f_gan_training.png", data["every"]
+        ),
+    ]
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data, quick), data, figures(data, out), summary(data))
 
 
 def _final(seeds: list[dict[str, list[float]]]) -> dict[str, float]:
@@ -206,13 +206,13 @@ def _final(seeds: list[dict[str, list[float]]]) -> dict[str, float]:
     return out
 
 
-def _claims(
-    estimates: dict[str, dict[str, float]], final: dict[str, Any], quick: bool
-) -> list[Claim]:
-    claims = []
-    for name, e in estimates.items():
+def claims(data: dict[str, Any], quick: bool = False) -> list[Claim]:
+    """The study's verdicts, from the bounds and the final scores of :func:`measure`; ``quick``
+    marks the training claims, which need the full budget."""
+    out = []
+    for name, e in data["estimates"].items():
         low = (1 - TOLERANCE) * e["exact"]
-        claims.append(
+        out.append(
             Claim(
                 f"{name}: the trained critic's bound F is in [{1 - TOLERANCE:.2f}, 1] x D_f(P‖Q)",
                 f"[{low:.4g}, {e['exact']:.4g}]",
@@ -221,28 +221,25 @@ def _claims(
             )
         )
     note = " (not expected to hold in quick mode)" if quick else ""
-    for data, table in final.items():
+    for toy, table in data["final"].items():
         good = max(table[name]["w1_mean"] for name in TRAIN_WELL)
         bad = min(table[name]["w1_mean"] for name in TRAIN_BADLY)
-        claims.append(
+        out.append(
             Claim(
-                f"{data}: js and squared_hellinger end nearer the data (W1, mean over seeds) "
+                f"{toy}: js and squared_hellinger end nearer the data (W1, mean over seeds) "
                 f"than kl, pearson_chi2 and total_variation{note}",
                 f"< {bad:.4g}",
                 good,
                 good < bad,
             )
         )
-    return claims
+    return out
 
 
-def _summary(
-    estimates: dict[str, dict[str, float]],
-    final: dict[str, Any],
-    modes_total: dict[str, int],
-    n_seeds: int,
-    steps: int,
-) -> str:
+def summary(data: dict[str, Any]) -> str:
+    """Two Markdown tables: the bounds, and the training runs' last scores."""
+    estimates, final, modes_total = data["estimates"], data["final"], data["modes_total"]
+    n_seeds, steps = len(data["seeds"]), data["steps"]
     lines = [
         "Bounds of trained critics between P = N(0, 1) and Q = N(1, 1.5²):",
         "",
@@ -260,11 +257,11 @@ def _summary(
         "| data | divergence | modes covered | high-quality fraction | W1 |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for data, table in final.items():
+    for toy, table in final.items():
         for name, f in table.items():
             lines.append(
-                f"| {data} | {name} | {f['modes_covered_mean']:.1f} ± "
-                f"{f['modes_covered_std']:.1f} / {modes_total[data]} | "
+                f"| {toy} | {name} | {f['modes_covered_mean']:.1f} ± "
+                f"{f['modes_covered_std']:.1f} / {modes_total[toy]} | "
                 f"{f['high_quality_fraction_mean']:.3f} ± {f['high_quality_fraction_std']:.3f} | "
                 f"{_w1_cell(f, n_seeds)} |"
             )

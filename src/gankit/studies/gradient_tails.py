@@ -1,6 +1,6 @@
 """Gradient tails: near a strong discriminator the non-saturating gradient is heavy-tailed.
 
-Claim (THEORY.md §4; Arjovsky & Bottou 2017, Thm 2.6): ``-∇_θ log D(G(z)) = -∇D/D · ∂G/∂θ``
+Claim (docs/theory.md §4; Arjovsky & Bottou 2017, Thm 2.6): ``-∇_θ log D(G(z)) = -∇D/D · ∂G/∂θ``
 near a nearly perfect discriminator is unstable: its distribution has heavy tails (the
 theorem's noise model makes it a ratio of centred Gaussians, a Cauchy). A WGAN-GP critic, whose
 slope is held near 1, gives the generator a light-tailed gradient.
@@ -21,7 +21,9 @@ that of a fitted Gaussian (scipy.stats, maximum likelihood).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,9 +31,11 @@ from scipy import stats
 from torch import nn
 
 from gankit import losses
+from gankit._random import seeded
 from gankit.data import make_toy
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.studies._common import pyplot, step_both
+from gankit.report.figures import pyplot
+from gankit.studies._common import step_both
 from gankit.studies._result import Claim, StudyResult
 
 NAME = "gradient-tails"
@@ -42,6 +46,20 @@ CLAIM = (
 
 HEAVY_KURTOSIS = 3.0  # excess kurtosis of a Laplace distribution; a Gaussian has 0
 TAIL_FRACTION = 0.02  # the Hill estimator uses the largest 2% of the deviations
+GP_WEIGHT = 10.0  # Gulrajani et al. 2017
+KEYS = ("nonsaturating", "wasserstein")
+
+
+@dataclass(frozen=True)
+class Settings:
+    n_models: int  # discriminators, and as many critics
+    warm: int  # steps before recording
+    record: int  # steps while recording (every 5th)
+    batch_size: int = 256
+
+
+DEFAULT = Settings(n_models=2, warm=400, record=400)
+QUICK = Settings(n_models=1, warm=150, record=150)
 
 
 def hill_index(values: np.ndarray, fraction: float = TAIL_FRACTION) -> float:
@@ -90,39 +108,60 @@ def _projected(
     return (grad * dx).sum(dim=1)
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    n_models, warm, record, batch = (1, 150, 150, 256) if quick else (2, 400, 400, 256)
+def _gradients(s: Settings, seed: int) -> dict[str, np.ndarray]:
+    """Train the discriminators and critics against the fixed generator and record the
+    per-sample projected generator gradients under each loss."""
     data = make_toy("ring")
-    torch.manual_seed(seed)  # only the weight initialisation draws from the global RNG
-    generator = MLPGenerator(2, 2, width=64, depth=2)
-    models = [
-        (MLPCritic(2, width=64, depth=2), MLPCritic(2, width=64, depth=2)) for _ in range(n_models)
-    ]
+    with seeded(seed):  # the weight initialisation, and the caller's RNG left alone
+        generator = MLPGenerator(2, 2, width=64, depth=2)
+        models = [
+            (MLPCritic(2, width=64, depth=2), MLPCritic(2, width=64, depth=2))
+            for _ in range(s.n_models)
+        ]
     stream = torch.Generator().manual_seed(seed + 1)
     direction = [torch.randn(p.shape, generator=stream) for p in generator.parameters()]
     scale = torch.cat([d.flatten() for d in direction]).norm()
     direction = [d / scale for d in direction]
 
-    samples: dict[str, list[torch.Tensor]] = {"nonsaturating": [], "wasserstein": []}
+    samples: dict[str, list[torch.Tensor]] = {key: [] for key in KEYS}
     for disc, critic in models:
         opt_d = torch.optim.Adam(disc.parameters(), lr=1e-3, betas=(0.5, 0.9))
         opt_c = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
-        for step in range(warm + record):
-            real = data.sample(batch, stream)
+        for step in range(s.warm + s.record):
+            real = data.sample(s.batch_size, stream)
             with torch.no_grad():
-                fake = generator(torch.randn(batch, 2, generator=stream))
-            step_both(disc, critic, opt_d, opt_c, real, fake, stream)
-            if step >= warm and step % 5 == 0:
+                fake = generator(torch.randn(s.batch_size, 2, generator=stream))
+            step_both(disc, critic, opt_d, opt_c, real, fake, stream, GP_WEIGHT)
+            if step >= s.warm and step % 5 == 0:
                 z = torch.randn(64, 2, generator=stream)
                 for key, model, loss_fn in (
                     ("nonsaturating", disc, losses.g_loss_nonsaturating),
                     ("wasserstein", critic, losses.g_loss_wasserstein),
                 ):
                     samples[key].append(_projected(generator, direction, model, loss_fn, z))
-    values = {k: torch.cat(v).double().numpy() for k, v in samples.items()}
-    ns, wg = (tail_statistics(values[k]) for k in ("nonsaturating", "wasserstein"))
+    return {k: torch.cat(v).double().numpy() for k, v in samples.items()}
 
-    claims = [
+
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """The gradients' tail statistics under each loss, and the gradients themselves."""
+    values = _gradients(s, seed)
+    return {
+        "statistics": {key: tail_statistics(values[key]) for key in KEYS},
+        "values": {k: [float(f"{x:.5g}") for x in v] for k, v in values.items()},
+        "settings": {
+            "discriminators": s.n_models,
+            "warm_steps": s.warm,
+            "record_steps": s.record,
+            "gp_weight": GP_WEIGHT,
+            "hill_fraction": TAIL_FRACTION,
+        },
+    }
+
+
+def claims(data: dict[str, Any]) -> list[Claim]:
+    """The study's verdicts, from the tail statistics of :func:`measure`."""
+    ns, wg = (data["statistics"][key] for key in KEYS)
+    return [
         Claim(
             "non-saturating gradient: excess kurtosis (Gaussian 0, Laplace 3)",
             f">= {HEAVY_KURTOSIS:g}",
@@ -157,10 +196,13 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
         ),
     ]
 
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """Histograms (log density) and a QQ plot of both gradients, standardised; one PNG."""
     plt = pyplot()
     fig, (hist, qq) = plt.subplots(1, 2, figsize=(11, 4))
     for key, label in (("nonsaturating", "non-saturating −log D"), ("wasserstein", "WGAN-GP")):
-        x = values[key]
+        x = np.asarray(data["values"][key])
         robust = (x - np.median(x)) / (stats.median_abs_deviation(x, scale="normal") or 1.0)
         hist.hist(robust, bins=120, density=True, histtype="step", log=True, label=label)
         theory, ordered = stats.probplot(robust, dist="norm", fit=False)
@@ -185,11 +227,17 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
     figure = out / "gradient_tails.png"
     fig.savefig(figure, dpi=110)
     plt.close(fig)
+    return [figure]
 
-    summary = (
-        f"{ns['n']} per-sample projected gradients each, from {n_models} discriminator(s) and "
-        f"critic(s) trained {warm}–{warm + record} steps against a fixed generator. "
-        f"Non-saturating: excess kurtosis {ns['excess_kurtosis']:.3g}, Hill index "
+
+def summary(data: dict[str, Any]) -> str:
+    ns, wg = (data["statistics"][key] for key in KEYS)
+    settings = data["settings"]
+    warm, record = settings["warm_steps"], settings["record_steps"]
+    return (
+        f"{ns['n']} per-sample projected gradients each, from {settings['discriminators']} "
+        f"discriminator(s) and critic(s) trained {warm}–{warm + record} steps against a fixed "
+        f"generator. Non-saturating: excess kurtosis {ns['excess_kurtosis']:.3g}, Hill index "
         f"{ns['hill_index']:.3g}, Cauchy − Gauss log-likelihood "
         f"{ns['cauchy_minus_gauss_loglik']:+.3g}. WGAN-GP: {wg['excess_kurtosis']:.3g}, "
         f"{wg['hill_index']:.3g}, {wg['cauchy_minus_gauss_loglik']:+.3g}. "
@@ -200,20 +248,8 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
             else "A Hill index below 2 means infinite variance, as for the theorem's Cauchy."
         )
     )
-    return StudyResult(
-        name=NAME,
-        claims=claims,
-        data={
-            "statistics": {"nonsaturating": ns, "wasserstein": wg},
-            "values": {k: [float(f"{x:.5g}") for x in v] for k, v in values.items()},
-            "settings": {
-                "discriminators": n_models,
-                "warm_steps": warm,
-                "record_steps": record,
-                "gp_weight": 10.0,
-                "hill_fraction": TAIL_FRACTION,
-            },
-        },
-        figures=[figure],
-        summary=summary,
-    )
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data), data, figures(data, out), summary(data))

@@ -1,46 +1,48 @@
-"""A 1-D GAN generator learns the inverse-CDF map z -> F^{-1}(Phi(z)) (THEORY.md §1).
+"""A 1-D GAN generator learns the inverse-CDF map z -> F^{-1}(Phi(z)) (docs/theory.md §1).
 
 Claim: in 1-D the monotone map that pushes ``z ~ N(0, 1)`` onto a target with CDF ``F`` is
 ``x = F^{-1}(Phi(z))`` (or ``F^{-1}(1 - Phi(z))``, decreasing); a generator trained as a GAN can
 be checked against it.
 
 Method: target: a skewed two-component mixture (``TARGET``, 70% of the mass in a narrow mode at
--1, 30% in a wide one at 2). A generator ``MLPGenerator(1, 1)`` is trained as a WGAN-GP
-(``gankit.losses.critic_loss`` / ``g_loss_wasserstein``, ``gankit.lipschitz.gradient_penalty``)
-with two choices a 1-D problem needs:
+-1, 30% in a wide one at 2). A generator ``MLPGenerator(1, 1)`` is trained by gankit's training step
+(``gankit.training.step.train_step``) with the ``wgan-gp`` recipe, with two choices a 1-D
+problem needs:
 - λ = 0.1 (the WGAN-GP toy code's value): in 1-D the penalty ``(abs(f') - 1)²`` has wells at
   ``f' = ±1`` and a barrier at 0, and with λ = 10 a critic stuck at the wrong sign pushed the
   generator away from the target (measured while building this study: W1 stayed at 1 or more);
-- the generator starts near the identity (a few hundred least-squares steps towards
-  ``G(z) = z``, so ``p_θ`` starts as N(0, 1)): a fresh ReLU MLP maps every z to almost one
-  point, and a collapsed start did not spread out within the budget.
+- the generator starts as the identity, ``G(z) = z`` exactly (:func:`identity_start`), so
+  ``p_θ`` starts as N(0, 1): a fresh ReLU MLP maps every z to almost one point, and a
+  collapsed start did not spread out within the budget.
 The generator used is an exponential moving average of the trained weights (Yazıcı et al. 2019),
 which damps the GAN's oscillation. ``F^{-1}`` is found by root finding (scipy ``brentq``) on the
 mixture CDF. On the central quantiles ``u`` in [0.05, 0.95] the learned ``G(Phi^{-1}(u))`` is
 compared with ``F^{-1}(u)`` and with ``F^{-1}(1 - u)``, whichever is closer. The exact W1
 (:func:`gankit.wasserstein.wasserstein_1d`) between generated and target samples is reported
-next to the W1 of two independent target samples of the same size (the noise floor).
+next to the W1 of two independent target samples of the same size (the noise floor); the
+generated samples' histogram (``generated_histogram``) is kept for the figure.
 
-References: Goodfellow et al. 2014; Gulrajani et al. 2017; THEORY.md §1, §5.
+References: Goodfellow et al. 2014; Gulrajani et al. 2017; docs/theory.md §1, §5.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
 from scipy import optimize, stats
+from torch import nn
 
-from gankit import losses
 from gankit.data import GaussianMixture1D, make_toy
-from gankit.lipschitz import gradient_penalty
-from gankit.models import MLPGenerator
-from gankit.studies._common import FitSettings, make_critic, pyplot
+from gankit.report.figures import pyplot
 from gankit.studies._result import Claim, StudyResult, within
+from gankit.training.configure import resolve
+from gankit.training.hardware import resolve_hardware
+from gankit.training.state import new_run
+from gankit.training.step import train_step
 from gankit.wasserstein import wasserstein_1d
 
 NAME = "inverse-cdf"
@@ -60,7 +62,6 @@ class Settings:
     ema: float = 0.99  # weight of the running average of the generator
     width: int = 64
     depth: int = 2
-    warm_start: int = 200  # least-squares steps towards G(z) = z
     n_eval: int = 20_000
 
 
@@ -68,6 +69,7 @@ DEFAULT = Settings(steps=1500)
 QUICK = Settings(steps=500, batch_size=256)
 # the steep step between the modes needs the full budget: quick runs mark that claim
 NOT_IN_QUICK = " (not expected to hold in quick mode)"
+HIST_BINS, HIST_RANGE = 120, (-3.0, 6.0)  # the generated samples' histogram in the figure
 
 
 def inverse_cdf(target: GaussianMixture1D, u: np.ndarray) -> np.ndarray:
@@ -85,53 +87,69 @@ def inverse_cdf(target: GaussianMixture1D, u: np.ndarray) -> np.ndarray:
     )
 
 
-def train(target: GaussianMixture1D, s: Settings, seed: int) -> MLPGenerator:
-    """A WGAN-GP generator for ``target``; returns the running average of its weights."""
-    stream = torch.Generator().manual_seed(seed + 1)
-    with torch.random.fork_rng():  # seeded init without touching the global generator
-        torch.manual_seed(seed)
-        generator = MLPGenerator(1, 1, width=s.width, depth=s.depth)
-    warm = torch.optim.Adam(generator.parameters(), lr=1e-2)
-    for _ in range(s.warm_start):
-        z = torch.randn(s.batch_size, 1, generator=stream)
-        loss = (generator(z) - z).pow(2).mean()
-        warm.zero_grad(set_to_none=True)
-        loss.backward()
-        warm.step()
-    critic = make_critic(1, FitSettings(width=s.width, depth=s.depth), seed + 2)
-    average = copy.deepcopy(generator)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=s.lr_generator, betas=(0.5, 0.9))
-    opt_c = torch.optim.Adam(critic.parameters(), lr=s.lr_critic, betas=(0.5, 0.9))
+def identity_start(generator: nn.Module) -> None:
+    """Make an MLP generator ``R -> R`` compute ``G(z) = z`` exactly, in place.
+
+    Two hidden units carry ``relu(z)`` and ``relu(-z)`` through every layer and the output is
+    their difference, ``relu(z) - relu(-z) = z``; the other units keep their random weights
+    and enter the output with weight 0, so they start contributing as soon as training moves
+    the output weights.
+    """
+    linears = [m for m in generator.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        first, *hidden, last = linears
+        first.weight[:2] = torch.tensor([[1.0], [-1.0]])
+        first.bias[:2] = 0.0
+        for layer in hidden:
+            layer.weight[:2] = 0.0
+            layer.weight[0, 0] = layer.weight[1, 1] = 1.0
+            layer.bias[:2] = 0.0
+        last.weight.zero_()
+        last.weight[0, :2] = torch.tensor([1.0, -1.0])
+        last.bias.zero_()
+
+
+def train(s: Settings, seed: int) -> nn.Module:
+    """A WGAN-GP generator for :data:`TARGET`, trained by gankit's training step from the
+    identity map with linearly decaying step sizes; returns the running average of its
+    weights (the run's EMA generator)."""
+    values = {
+        "data": TARGET,
+        "seed": seed,
+        "steps": s.steps,
+        "n_critic": s.n_critic,
+        "batch_size": s.batch_size,
+        "lr_g": s.lr_generator,
+        "lr_d": s.lr_critic,
+        "gp_weight": s.gp_weight,
+        "ema_decay": s.ema,
+        "latent_dim": 1,
+        "width": s.width,
+        "depth": s.depth,
+        "device": "cpu",
+        "precision": "fp32",
+    }
+    run = new_run(resolve("wgan-gp", values), resolve_hardware("cpu", "fp32"))
+    identity_start(run.generator)
+    assert run.ema is not None  # ema_decay > 0
+    run.ema.load_state_dict(run.generator.state_dict())
     decay = [
-        torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1 - k / s.steps) for o in (opt_g, opt_c)
+        torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1 - k / s.steps)
+        for o in (run.opt_g, run.opt_d)
     ]
-    for _ in range(s.steps):
-        for _ in range(s.n_critic):
-            real = target.sample(s.batch_size, stream)
-            with torch.no_grad():
-                fake = generator(torch.randn(s.batch_size, 1, generator=stream))
-            loss = losses.critic_loss(critic(real), critic(fake))
-            loss = loss + gradient_penalty(critic, real, fake, s.gp_weight, generator=stream)
-            opt_c.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_c.step()
-        fake = generator(torch.randn(s.batch_size, 1, generator=stream))
-        loss = losses.g_loss_wasserstein(critic(fake))
-        opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_g.step()
+    dataset = make_toy(TARGET)
+    for step in range(1, s.steps + 1):
+        train_step(run, dataset, measure=step % 100 == 0 or step == s.steps)
         for scheduler in decay:
             scheduler.step()
-        with torch.no_grad():
-            for mean, weight in zip(average.parameters(), generator.parameters(), strict=True):
-                mean.lerp_(weight, 1 - s.ema)
-    return average
+    return run.ema
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    s = QUICK if quick else DEFAULT
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """Train the generator; its map on the central quantiles against the ideal one, and the
+    exact W1 of its samples to the target's beside the noise floor."""
     target = cast(GaussianMixture1D, make_toy(TARGET))  # a gmm1d spec
-    generator = train(target, s, seed)
+    generator = train(s, seed)
     u = np.linspace(0.05, 0.95, 181)  # central quantiles
     z = stats.norm.ppf(u)
     ideal = inverse_cdf(target, u)
@@ -144,50 +162,77 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
     reference = ideal if increasing else ideal[::-1]  # F^{-1}(1 - u) is ideal reversed
     error = np.abs(learned - reference)
     rises = np.diff(learned) if increasing else -np.diff(learned)  # >= 0 where monotone
-    w1, floor = wasserstein_1d(fake, real), wasserstein_1d(real_again, real)
-    direction = "F^{-1}(Phi(z)) (increasing)" if increasing else "F^{-1}(1 - Phi(z)) (decreasing)"
-
-    claims = [
-        Claim(
-            f"mean abs(G(z) - {direction}) on quantiles 0.05..0.95",
-            "<= 0.1",
-            float(error.mean()),
-            within(float(error.mean()), 0, atol=0.1),
-        ),
-        Claim(
-            f"max abs(G(z) - {direction}) on quantiles 0.05..0.95 (the map is steep "
-            "between the modes)" + (NOT_IN_QUICK if quick else ""),
-            "<= 0.5",
-            float(error.max()),
-            within(float(error.max()), 0, atol=0.5),
-        ),
-        Claim(
-            f"exact W1(generated, target), {s.n_eval} samples each",
-            f"<= 0.1 (noise floor, W1 of two target samples: {floor:.4f})",
-            w1,
-            within(w1, 0, atol=0.1),
-        ),
-    ]
-    data = {
+    density, edges = np.histogram(fake.numpy(), bins=HIST_BINS, range=HIST_RANGE, density=True)
+    return {
         "target": TARGET,
         "direction": "increasing" if increasing else "decreasing",
         "map": {"u": u, "z": z, "learned": learned, "ideal": reference},
         "mean_abs_error": float(error.mean()),
         "max_abs_error": float(error.max()),
         "monotone_fraction": float(np.mean(rises >= 0)),
-        "w1": w1,
-        "w1_noise_floor": floor,
+        "w1": wasserstein_1d(fake, real),
+        "w1_noise_floor": wasserstein_1d(real_again, real),
+        "n_eval": s.n_eval,
+        "generated_histogram": {"edges": edges, "density": density},
     }
-    figures = [_plot(out, z, learned, reference, fake.numpy(), target)]
-    summary = (
-        f"A WGAN-GP generator trained on the skewed mixture `{TARGET}` learns the map "
-        f"{direction}: on the central quantiles its mean distance to the ideal map is "
-        f"{error.mean():.3f} (max {error.max():.3f}, at the steep step between the modes), "
-        f"and {100 * np.mean(rises >= 0):.0f}% of its steps on the quantile grid go the same "
-        f"way as the ideal map. The exact W1 between {s.n_eval} generated and target samples is "
-        f"{w1:.4f}, against {floor:.4f} for two target samples."
+
+
+def _direction(data: dict[str, Any]) -> str:
+    if data["direction"] == "increasing":
+        return "F^{-1}(Phi(z)) (increasing)"
+    return "F^{-1}(1 - Phi(z)) (decreasing)"
+
+
+def claims(data: dict[str, Any], quick: bool = False) -> list[Claim]:
+    """The study's verdicts, from the numbers of :func:`measure`; ``quick`` marks the claim
+    that needs the full budget."""
+    direction, mean, worst = _direction(data), data["mean_abs_error"], data["max_abs_error"]
+    return [
+        Claim(
+            f"mean abs(G(z) - {direction}) on quantiles 0.05..0.95",
+            "<= 0.1",
+            mean,
+            within(mean, 0, atol=0.1),
+        ),
+        Claim(
+            f"max abs(G(z) - {direction}) on quantiles 0.05..0.95 (the map is steep "
+            "between the modes)" + (NOT_IN_QUICK if quick else ""),
+            "<= 0.5",
+            worst,
+            within(worst, 0, atol=0.5),
+        ),
+        Claim(
+            f"exact W1(generated, target), {data['n_eval']} samples each",
+            f"<= 0.1 (noise floor, W1 of two target samples: {data['w1_noise_floor']:.4f})",
+            data["w1"],
+            within(data["w1"], 0, atol=0.1),
+        ),
+    ]
+
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """The learned map against the ideal one, and the generated histogram against the target
+    density, one PNG."""
+    target = cast(GaussianMixture1D, make_toy(data["target"]))
+    curve, hist = data["map"], data["generated_histogram"]
+    return [_plot(out, curve["z"], curve["learned"], curve["ideal"], hist, target)]
+
+
+def summary(data: dict[str, Any]) -> str:
+    return (
+        f"A WGAN-GP generator trained on the skewed mixture `{data['target']}` learns the map "
+        f"{_direction(data)}: on the central quantiles its mean distance to the ideal map is "
+        f"{data['mean_abs_error']:.3f} (max {data['max_abs_error']:.3f}, at the steep step "
+        f"between the modes), and {100 * data['monotone_fraction']:.0f}% of its steps on the "
+        f"quantile grid go the same way as the ideal map. The exact W1 between "
+        f"{data['n_eval']} generated and target samples is {data['w1']:.4f}, against "
+        f"{data['w1_noise_floor']:.4f} for two target samples."
     )
-    return StudyResult(NAME, claims, data, figures, summary)
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data, quick), data, figures(data, out), summary(data))
 
 
 def _plot(
@@ -195,7 +240,7 @@ def _plot(
     z: np.ndarray,
     learned: np.ndarray,
     ideal: np.ndarray,
-    fake: np.ndarray,
+    hist: dict[str, np.ndarray],
     target: GaussianMixture1D,
 ) -> Path:
     plt = pyplot()
@@ -206,7 +251,7 @@ def _plot(
     axes[0].set_ylabel("x")
     axes[0].set_title("noise-to-sample map (quantiles 0.05..0.95)")
     grid = np.linspace(-3, 6, 500)
-    axes[1].hist(fake, bins=120, range=(-3, 6), density=True, alpha=0.5, label="generated")
+    axes[1].stairs(hist["density"], hist["edges"], fill=True, alpha=0.5, label="generated")
     axes[1].plot(grid, np.exp(target.log_density(grid[:, None])), "k-", label="target density")
     axes[1].set_xlabel("x")
     axes[1].set_title("samples")

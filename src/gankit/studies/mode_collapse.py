@@ -1,12 +1,13 @@
-"""Study ``mode-collapse`` (THEORY.md §3, §5): which objectives drop modes, measured.
+"""Study ``mode-collapse`` (docs/theory.md §3, §5): which objectives drop modes, measured.
 
 Method: gan, nsgan, wgan and wgan-gp on ``ring`` (8 modes) and ``grid`` (25 modes) with the
 same 3x128 ReLU networks, batch 128, learning rate 1e-3 and number of generator iterations,
-for three seeds; each recipe keeps its optimiser, critic steps, clipping or penalty. Every
-few iterations the generator's samples are scored as ``gankit eval`` scores them
-(gankit.metrics.mode_stats): modes covered and the fraction of high-quality samples (within
-3 std of a mode). The claims compare the objectives' mean coverage at the end; the spread
-over seeds is reported beside it.
+for three seeds; each recipe keeps its optimiser, critic steps, clipping or penalty. Each run
+takes gankit's training step (``gankit.training.step.train_step``, through
+:func:`gankit.studies._common.train_scored`; no run folder). Every few iterations the
+generator's samples are scored as ``gankit eval`` scores them (gankit.metrics.mode_stats):
+modes covered and the fraction of high-quality samples (within 3 std of a mode). The claims
+compare the objectives' mean coverage at the end; the spread over seeds is reported beside it.
 
 References: Goodfellow et al. 2014; Arjovsky et al. 2017; Gulrajani et al. 2017 (Fig. 2);
 Metz et al. 2017 (the 8-Gaussian mode-collapse benchmark).
@@ -14,6 +15,7 @@ Metz et al. 2017 (the 8-Gaussian mode-collapse benchmark).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,11 @@ import torch
 
 from gankit.data import make_toy
 from gankit.metrics import mode_stats
-from gankit.studies._common import pyplot
+from gankit.report.figures import pyplot
+from gankit.studies._common import train_scored
 from gankit.studies._result import Claim, StudyResult
-from gankit.train.config import resolve
-from gankit.train.hardware import resolve_hardware
-from gankit.train.loop import critic_steps, generator_step, new_run
+from gankit.training.configure import resolve
+from gankit.training.state import RunState
 
 NAME = "mode-collapse"
 CLAIM = (
@@ -49,62 +51,85 @@ SHARED = {
 }
 
 
+@dataclass(frozen=True)
+class Settings:
+    seeds: int  # runs per recipe and data set, from the study's seed up
+    steps: int  # generator iterations per run
+    every: int  # scoring interval
+
+
+DEFAULT = Settings(seeds=3, steps=400, every=100)
+QUICK = Settings(seeds=1, steps=60, every=20)
+
+
 def train_and_score(recipe: str, data: str, seed: int, steps: int, every: int) -> dict[str, Any]:
-    """One run, scored every ``every`` generator iterations on 1000 fixed-noise samples."""
+    """One run, scored every ``every`` generator iterations on 1000 fixed-noise samples (a run
+    whose losses stop being finite scores no modes from there on)."""
     config = resolve(recipe, {**SHARED, "data": data, "seed": seed, "steps": steps})
-    run = new_run(config, resolve_hardware("cpu", "fp32"))
     dataset = make_toy(config.data)
     z = torch.randn(1000, config.latent_dim, generator=torch.Generator().manual_seed(seed + 99))
-    covered, quality = [], []
-    for step in range(1, steps + 1):
-        critic_steps(run, dataset, config.n_critic, False)
-        generator_step(run, False)
-        run.step = step
-        if step % every == 0:
-            with torch.no_grad():
-                samples = run.generator(z).numpy()
-            stats = mode_stats(samples, dataset.centres, dataset.std)
-            covered.append(stats["modes_covered"])
-            quality.append(stats["high_quality_fraction"])
-    return {
-        "modes_covered": covered,
-        "high_quality_fraction": quality,
-        "modes_total": len(dataset.centres),
-    }
+
+    def score(run: RunState) -> dict[str, float]:
+        with torch.no_grad():
+            samples = run.generator(z).numpy()
+        stats = mode_stats(samples, dataset.centres, dataset.std)
+        return {
+            "modes_covered": stats["modes_covered"],
+            "high_quality_fraction": stats["high_quality_fraction"],
+        }
+
+    diverged = {"modes_covered": 0, "high_quality_fraction": 0.0}
+    scores: dict[str, Any] = train_scored(config, score, every, diverged)
+    return {**scores, "modes_total": len(dataset.centres)}
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    seeds = [seed] if quick else [seed, seed + 1, seed + 2]
-    steps, every = (60, 20) if quick else (400, 100)
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """Every recipe on every data set for each seed: the scores along each run (``runs``) and
+    their mean and spread over seeds at the end (``final``)."""
+    seeds = [seed + i for i in range(s.seeds)]
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for data in DATA:
         runs[data] = {
-            r: [train_and_score(r, data, s, steps, every) for s in seeds] for r in RECIPES
+            r: [train_and_score(r, data, k, s.steps, s.every) for k in seeds] for r in RECIPES
         }
     final = {data: {r: _final(runs[data][r]) for r in RECIPES} for data in DATA}
-    claims = []
-    for data in DATA:
-        gp, gan = final[data]["wgan-gp"], final[data]["gan"]
-        claims.append(
+    return {"seeds": seeds, "steps": s.steps, "every": s.every, "runs": runs, "final": final}
+
+
+def claims(data: dict[str, Any]) -> list[Claim]:
+    """The study's verdicts, from the final scores of :func:`measure`."""
+    out = []
+    for name in DATA:
+        gp, gan = data["final"][name]["wgan-gp"], data["final"][name]["gan"]
+        out.append(
             Claim(
-                f"{data}: wgan-gp covers more modes than the minimax gan (mean over seeds)",
+                f"{name}: wgan-gp covers more modes than the minimax gan (mean over seeds)",
                 f"> {gan['modes_mean']:.2f}",
                 gp["modes_mean"],
                 gp["modes_mean"] > gan["modes_mean"],
             )
         )
-        claims.append(
+        out.append(
             Claim(
-                f"{data}: wgan-gp's high-quality fraction is at least the minimax gan's (mean)",
+                f"{name}: wgan-gp's high-quality fraction is at least the minimax gan's (mean)",
                 f">= {gan['quality_mean']:.3f}",
                 gp["quality_mean"],
                 gp["quality_mean"] >= gan["quality_mean"],
             )
         )
-    figure = _plot(runs, out / "mode_collapse.png", every)
-    summary = (
-        f"{len(seeds)} seed(s) x {steps} generator iterations per recipe, networks 3x128 ReLU, "
-        "float32. Final modes covered (mean ± std over seeds): "
+    return out
+
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """Modes covered and high-quality fraction along the runs, one PNG."""
+    return [_plot(data["runs"], out / "mode_collapse.png", data["every"])]
+
+
+def summary(data: dict[str, Any]) -> str:
+    final = data["final"]
+    return (
+        f"{len(data['seeds'])} seed(s) x {data['steps']} generator iterations per recipe, "
+        "networks 3x128 ReLU, float32. Final modes covered (mean ± std over seeds): "
         + "; ".join(
             f"{d}: "
             + ", ".join(
@@ -115,8 +140,11 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
         )
         + "."
     )
-    data_out = {"seeds": seeds, "steps": steps, "every": every, "runs": runs, "final": final}
-    return StudyResult(NAME, claims, data_out, [figure], summary)
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data), data, figures(data, out), summary(data))
 
 
 def _final(seeds: list[dict[str, Any]]) -> dict[str, float]:

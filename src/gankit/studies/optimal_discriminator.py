@@ -1,4 +1,4 @@
-"""A trained discriminator approaches D* = p/(p+q), and its value gives JS (THEORY.md §3).
+"""A trained discriminator approaches D* = p/(p+q), and its value gives JS (docs/theory.md §3).
 
 Claim: for fixed densities p (real) and q (generated) the best discriminator is
 ``D*(x) = p(x) / (p(x) + q(x))``, and at it the game's value is ``V(D*) = -log 4 + 2·JS(p, q)``,
@@ -14,7 +14,7 @@ densities). A discriminator is trained on samples with the minimax loss
   with standard errors from 20 blocks of the samples.
 Since q has the smaller variance, p/q grows in both tails and D* is not monotone.
 
-References: Goodfellow et al. 2014, Prop. 1 and Thm. 1. THEORY.md §3.
+References: Goodfellow et al. 2014, Prop. 1 and Thm. 1. docs/theory.md §3.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +31,8 @@ import torch
 from gankit import losses
 from gankit.data import make_toy
 from gankit.divergences import js
-from gankit.studies._common import FitSettings, fit_discriminator, pyplot
+from gankit.report.figures import pyplot
+from gankit.studies._common import FitSettings, fit_discriminator
 from gankit.studies._result import Claim, StudyResult, within
 
 NAME = "optimal-discriminator"
@@ -64,8 +66,9 @@ def js_estimates(
     return value(x_p, x_q), np.array([value(a, b) for a, b in blocks])
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    s = QUICK if quick else DEFAULT
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """Train D between p and q; the JS estimates, their standard errors, the exact JS, and
+    D and D* on a grid of x."""
     p, q = make_toy(P_SPEC), make_toy(Q_SPEC)
     d = fit_discriminator(p.sample, q.sample, 1, s.discriminator, seed)
     stream = torch.Generator().manual_seed(seed + 7)
@@ -91,10 +94,29 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
     with torch.no_grad():
         d_x = torch.sigmoid(d(torch.as_tensor(x, dtype=torch.float32))).double().numpy()
     region = (density_p >= MIN_DENSITY) & (density_q >= MIN_DENSITY)
-    bounds = [float(x[region].min()), float(x[region].max())]
-    d_err = float(np.max(np.abs(d_x - d_star)[region]))
+    return {
+        "p": P_SPEC,
+        "q": Q_SPEC,
+        "js_exact": js_exact,
+        "js_classifier": js_d,
+        "js_at_optimum": js_star,
+        "standard_errors": {"js_at_optimum": se_star, "classifier_minus_optimum": se_gap},
+        "region": {
+            "min_density": MIN_DENSITY,
+            "x": [float(x[region].min()), float(x[region].max())],
+        },
+        "max_abs_error": float(np.max(np.abs(d_x - d_star)[region])),
+        "grid": {"x": x[:, 0], "p": density_p, "q": density_q, "d_star": d_star, "d": d_x},
+    }
 
-    claims = [
+
+def claims(data: dict[str, Any]) -> list[Claim]:
+    """The study's verdicts, from the numbers of :func:`measure`."""
+    bounds, d_err = data["region"]["x"], data["max_abs_error"]
+    js_d, js_star, js_exact = data["js_classifier"], data["js_at_optimum"], data["js_exact"]
+    se_star = data["standard_errors"]["js_at_optimum"]
+    se_gap = data["standard_errors"]["classifier_minus_optimum"]
+    return [
         Claim(
             f"max abs(D(x) - D*(x)) where both densities >= {MIN_DENSITY} "
             f"(x in [{bounds[0]:.2f}, {bounds[1]:.2f}])",
@@ -121,27 +143,30 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
             js_d - js_star <= 3 * se_gap,
         ),
     ]
-    data = {
-        "p": P_SPEC,
-        "q": Q_SPEC,
-        "js_exact": js_exact,
-        "js_classifier": js_d,
-        "js_at_optimum": js_star,
-        "standard_errors": {"js_at_optimum": se_star, "classifier_minus_optimum": se_gap},
-        "region": {"min_density": MIN_DENSITY, "x": bounds},
-        "max_abs_error": d_err,
-        "grid": {"x": x[:, 0], "p": density_p, "q": density_q, "d_star": d_star, "d": d_x},
-    }
-    figures = [_plot(out, x[:, 0], density_p, density_q, d_star, d_x, bounds)]
-    summary = (
+
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """The densities, and D against D* on the grid, one PNG."""
+    g = data["grid"]
+    return [_plot(out, g["x"], g["p"], g["q"], g["d_star"], g["d"], data["region"]["x"])]
+
+
+def summary(data: dict[str, Any]) -> str:
+    bounds = data["region"]["x"]
+    return (
         f"A discriminator trained between N(0, 1) and N(1.5, 0.7²) matches D* = p/(p+q) within "
-        f"{d_err:.3f} where both densities exceed {MIN_DENSITY} (x in [{bounds[0]:.2f}, "
-        f"{bounds[1]:.2f}]); in the tails, where samples are rare, it extrapolates and D* "
-        f"(which rises again on both sides) is not learned. Its value gives (V + log 4)/2 = "
-        f"{js_d:.4f} against the exact JS {js_exact:.4f}; D* itself gives {js_star:.4f} "
-        f"(standard error {se_star:.4f}), as V(D*) = -log 4 + 2 JS says."
+        f"{data['max_abs_error']:.3f} where both densities exceed {MIN_DENSITY} (x in "
+        f"[{bounds[0]:.2f}, {bounds[1]:.2f}]); in the tails, where samples are rare, it "
+        f"extrapolates and D* (which rises again on both sides) is not learned. Its value gives "
+        f"(V + log 4)/2 = {data['js_classifier']:.4f} against the exact JS "
+        f"{data['js_exact']:.4f}; D* itself gives {data['js_at_optimum']:.4f} (standard error "
+        f"{data['standard_errors']['js_at_optimum']:.4f}), as V(D*) = -log 4 + 2 JS says."
     )
-    return StudyResult(NAME, claims, data, figures, summary)
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data), data, figures(data, out), summary(data))
 
 
 def _plot(

@@ -1,4 +1,4 @@
-"""Parallel segments: JS and KL jump at θ = 0 while W1 = |θ| is continuous (THEORY.md §4).
+"""Parallel segments: JS and KL jump at θ = 0 while W1 = |θ| is continuous (docs/theory.md §4).
 
 Claim: for ``p`` uniform on ``{0} × [0, 1]`` and ``p_θ`` uniform on ``{θ} × [0, 1]`` in R²,
 ``JS = 0`` at ``θ = 0`` and ``log 2`` at every ``θ ≠ 0``, ``KL = +∞`` for ``θ ≠ 0``, while
@@ -8,16 +8,19 @@ perfect discriminator exists for every θ ≠ 0, however small.
 Method: for θ on a grid in [-1, 1] that includes 0 and small values (down to 0.02),
 - ``js_analytic``, ``kl_analytic``, ``w1_analytic`` from :func:`gankit.analytic.parallel_segments`;
 - ``js_grid``, ``kl_grid``: :func:`gankit.divergences.js` / :func:`~gankit.divergences.kl` on the
-  two measures' masses on a grid of cells (``CELL`` wide in x, every θ at a cell centre; the grid
-  sees a shift only if ``abs(θ) >= CELL``);
-- ``js_classifier``: ``(V + log 4)/2`` from a discriminator trained on samples (THEORY §3);
+  two measures' masses on a grid of cells (:func:`gankit.examples.segment_masses`, the
+  discretisation ``gankit examples`` prints: ``CELL`` wide in x over [-1.2, 1.2), every θ a
+  whole number of cells from its left end, ``ROWS`` cells along the segments; the grid sees a
+  shift only if ``abs(θ) >= CELL``);
+- ``js_classifier``: ``(V + log 4)/2`` from a discriminator trained on samples
+  (docs/theory.md §3);
 - ``w1_exact``: exact W1 between two sample clouds by POT (:func:`gankit.wasserstein.wasserstein`);
   its value at θ = 0 is the sampling noise floor;
 - ``w1_critic``: ``E_p f - E_q f`` of a WGAN-GP critic (λ = 10) trained on samples.
 Derivatives in θ are finite differences (``d_*`` keys); JS's blows up near 0, W1's stays ±1.
 
 References: Arjovsky, Chintala & Bottou 2017, Example 1; Arjovsky & Bottou 2017.
-THEORY.md §4, §5.
+docs/theory.md §4, §5.
 """
 
 from __future__ import annotations
@@ -25,19 +28,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from gankit.analytic import parallel_segments
 from gankit.divergences import js, kl
+from gankit.examples import segment_masses
+from gankit.report.figures import pyplot
 from gankit.studies._common import (
     FitSettings,
     critic_estimate,
     fit_critic,
     fit_discriminator,
     js_from_discriminator,
-    pyplot,
     segment_sampler,
 )
 from gankit.studies._result import Claim, StudyResult, finite_differences, within
@@ -49,6 +54,7 @@ CLAIM = "parallel segments in R²: JS jumps 0 → log 2 and KL = ∞ at θ ≠ 0
 LOG2 = math.log(2.0)
 CELL = 0.01  # grid cell width in x; every θ below is a multiple of it
 ROWS = 50  # grid cells along the segments
+LOW, HIGH = -1.2, 1.2  # the grid's extent in x: every segment of the study lies inside
 
 
 @dataclass(frozen=True)
@@ -76,15 +82,13 @@ QUICK = Settings(
 
 
 def grid_masses(theta: float) -> np.ndarray:
-    """The masses of the segment ``{theta} × [0, 1]`` on the grid, flattened: shape (cols·ROWS,)."""
-    x = np.arange(-1.2 / CELL, 1.2 / CELL + 1) * CELL  # cell centres; cells are CELL wide
-    column = (np.abs(x - theta) < CELL / 2).astype(float)
-    return np.outer(column, np.full(ROWS, 1.0 / ROWS)).ravel()
+    """The masses of the segment ``{theta} × [0, 1]`` on the study's grid, flattened."""
+    return segment_masses(theta, CELL, ROWS, LOW, HIGH)
 
 
-def measure(s: Settings, seed: int) -> dict[str, list[float]]:
-    """Every curve of the study on the θ grid of ``s``."""
-    theta = np.array(s.thetas)
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """Every curve of the study on the θ grid of ``s`` (``curves``), and the size of the
+    clouds behind the exact W1 (``n_exact``)."""
     p_masses = grid_masses(0.0)
     rows = []
     for i, t in enumerate(s.thetas):
@@ -107,70 +111,97 @@ def measure(s: Settings, seed: int) -> dict[str, list[float]]:
                 "w1_critic": critic_estimate(f, sample_p, sample_q, s.n_eval, run_seed),
             }
         )
-    curves = {"theta": theta.tolist()} | {key: [row[key] for row in rows] for key in rows[0]}
+    curves = {"theta": list(s.thetas)} | {key: [row[key] for row in rows] for key in rows[0]}
     for key in ("js_analytic", "js_grid", "js_classifier", "w1_analytic", "w1_exact", "w1_critic"):
         curves["d_" + key] = finite_differences(s.thetas, curves[key])
-    return curves
+    return {"curves": curves, "n_exact": s.n_exact}
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    s = QUICK if quick else DEFAULT
-    curves = measure(s, seed)
-    theta = np.array(s.thetas)
-    c = {k: np.array(v) for k, v in curves.items()}
+def _errors(data: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the claims and the summary quote, from the curves."""
+    c = {k: np.array(v, dtype=float) for k, v in data["curves"].items()}
+    theta = c["theta"]
     zero, apart = theta == 0, theta != 0
-    grid_err = float(np.max(np.abs(c["js_grid"] - c["js_analytic"])))
-    kl_ok = bool(np.all(np.isinf(c["kl_grid"][apart])) and np.all(c["kl_grid"][zero] == 0))
-    clf_zero = float(np.max(np.abs(c["js_classifier"][zero])))
-    clf_apart = float(np.min(c["js_classifier"][apart]))
-    smallest = float(np.min(np.abs(theta[apart])))
-    floor = float(np.max(c["w1_exact"][zero]))
-    exact_err = float(np.max(np.abs(c["w1_exact"] - np.abs(theta))))
-    critic_excess = np.abs(c["w1_critic"] - np.abs(theta)) - (0.05 + 0.1 * np.abs(theta))
-    claims = [
+    return {
+        "zero": zero,
+        "apart": apart,
+        "grid": float(np.max(np.abs(c["js_grid"] - c["js_analytic"]))),
+        "kl_grid": c["kl_grid"],
+        "clf_zero": float(np.max(np.abs(c["js_classifier"][zero]))),
+        "clf_apart": float(np.min(c["js_classifier"][apart])),
+        "smallest": float(np.min(np.abs(theta[apart]))),
+        "floor": float(np.max(c["w1_exact"][zero])),
+        "exact": float(np.max(np.abs(c["w1_exact"] - np.abs(theta)))),
+        "critic_excess": np.abs(c["w1_critic"] - np.abs(theta)) - (0.05 + 0.1 * np.abs(theta)),
+    }
+
+
+def claims(data: dict[str, Any]) -> list[Claim]:
+    """The study's verdicts, from the curves of :func:`measure`."""
+    e = _errors(data)
+    kl_grid, zero, apart = e["kl_grid"], e["zero"], e["apart"]
+    kl_ok = bool(np.all(np.isinf(kl_grid[apart])) and np.all(kl_grid[zero] == 0))
+    return [
         Claim(
             "grid JS equals the closed form (0 at θ = 0, log 2 elsewhere; max abs error)",
             "<= 1e-9",
-            grid_err,
-            grid_err <= 1e-9,
+            e["grid"],
+            e["grid"] <= 1e-9,
         ),
         Claim(
             "grid KL is +inf at every θ ≠ 0 and 0 at θ = 0",
             {"θ ≠ 0": "inf", "θ = 0": 0.0},
-            {"θ ≠ 0": float(np.min(c["kl_grid"][apart])), "θ = 0": float(c["kl_grid"][zero][0])},
+            {"θ ≠ 0": float(np.min(kl_grid[apart])), "θ = 0": float(kl_grid[zero][0])},
             kl_ok,
         ),
-        Claim("classifier JS at θ = 0 (abs)", "<= 0.02", clf_zero, within(clf_zero, 0, atol=0.02)),
         Claim(
-            f"classifier JS at every θ ≠ 0, down to abs(θ) = {smallest:g} (min)",
-            f">= 0.9·log 2 = {0.9 * LOG2:.4f}",
-            clf_apart,
-            clf_apart >= 0.9 * LOG2,
+            "classifier JS at θ = 0 (abs)",
+            "<= 0.02",
+            e["clf_zero"],
+            within(e["clf_zero"], 0, atol=0.02),
         ),
         Claim(
-            f"exact W1 (POT, {s.n_exact} points a side) equals abs(θ) (max abs error)",
-            f"<= 0.03 (noise floor, W1 at θ = 0: {floor:.3f})",
-            exact_err,
-            within(exact_err, 0, atol=0.03),
+            f"classifier JS at every θ ≠ 0, down to abs(θ) = {e['smallest']:g} (min)",
+            f">= 0.9·log 2 = {0.9 * LOG2:.4f}",
+            e["clf_apart"],
+            e["clf_apart"] >= 0.9 * LOG2,
+        ),
+        Claim(
+            f"exact W1 (POT, {data['n_exact']} points a side) equals abs(θ) (max abs error)",
+            f"<= 0.03 (noise floor, W1 at θ = 0: {e['floor']:.3f})",
+            e["exact"],
+            within(e["exact"], 0, atol=0.03),
         ),
         Claim(
             "WGAN-GP critic tracks W1 = abs(θ): max of abs(error) - (0.05 + 0.1·abs(θ))",
             "<= 0",
-            float(np.max(critic_excess)),
-            bool(np.all(critic_excess <= 0)),
+            float(np.max(e["critic_excess"])),
+            bool(np.all(e["critic_excess"] <= 0)),
         ),
     ]
-    figures = [_plot(out, curves)]
-    summary = (
-        f"For two parallel unit segments at {len(theta)} offsets θ, JS is 0 at θ = 0 "
-        f"and log 2 at every θ ≠ 0: exactly on the grid, and from a trained classifier "
-        f"({clf_zero:.3f} at 0, at least {clf_apart:.3f} of log 2 = {LOG2:.3f} down to "
-        f"|θ| = {smallest:g}); KL on the grid is infinite. JS therefore carries no information "
-        f"about how far apart the segments are. W1 = |θ| is continuous: exact W1 between "
-        f"sample clouds is within {exact_err:.3f} of |θ| (noise floor {floor:.3f}) and a "
-        "WGAN-GP critic tracks it."
+
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """The JS and W1 curves and their derivatives in θ, one PNG."""
+    return [_plot(out, data["curves"])]
+
+
+def summary(data: dict[str, Any]) -> str:
+    e = _errors(data)
+    return (
+        f"For two parallel unit segments at {len(data['curves']['theta'])} offsets θ, JS is 0 "
+        f"at θ = 0 and log 2 at every θ ≠ 0: exactly on the grid, and from a trained classifier "
+        f"({e['clf_zero']:.3f} at 0, at least {e['clf_apart']:.3f} of log 2 = {LOG2:.3f} down "
+        f"to |θ| = {e['smallest']:g}); KL on the grid is infinite. JS therefore carries no "
+        f"information about how far apart the segments are. W1 = |θ| is continuous: exact W1 "
+        f"between sample clouds is within {e['exact']:.3f} of |θ| (noise floor "
+        f"{e['floor']:.3f}) and a WGAN-GP critic tracks it."
     )
-    return StudyResult(NAME, claims, {"curves": curves}, figures, summary)
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data), data, figures(data, out), summary(data))
 
 
 def _plot(out: Path, curves: dict[str, list[float]]) -> Path:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gankit.report import page
+from gankit.runfolder import atomic_write_text
 from gankit.studies import STUDIES, get_study
 from gankit.studies._common import single_thread
 from gankit.studies._result import StudyResult, write_result
@@ -59,7 +60,7 @@ def write_index(results: list[StudyResult], out: Path) -> None:
             f"| [{r.name}]({r.name}/summary.md) | {held}/{len(r.claims)} | "
             f"{'yes' if r.holds else '**no**'} | {r.seconds:.1f} |"
         )
-    (out / "index.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "index.md", "\n".join(lines) + "\n")
     page.write_page(out / "index.html", _index_page(results))
 
 

@@ -1,4 +1,4 @@
-"""JS saturates between shifted uniforms while W1 keeps growing (THEORY.md §4, notes §10.1).
+"""JS saturates between shifted uniforms while W1 keeps growing (docs/theory.md §4).
 
 Claim: for ``p = U[0, 1]`` and ``p_θ = U[θ, θ + 1]``, ``JS = min(abs(θ), 1)·log 2``: it grows
 with slope log 2 up to ``abs(θ) = 1`` and is flat beyond, so a generator at ``abs(θ) > 1`` gets no
@@ -6,10 +6,12 @@ gradient from it; ``W1 = abs(θ)`` everywhere, with slope 1 at every θ.
 
 Method: for each θ on a grid in [-2, 2],
 - ``js_analytic`` and ``w1_analytic`` from :func:`gankit.analytic.shifted_uniforms`;
-- ``js_grid``: :func:`gankit.divergences.js` on the two densities on a cell grid whose edges
-  contain every θ of the study (so no cell is cut by a support's edge and the Riemann sum is
-  exact);
-- ``js_classifier``: ``(V + log 4)/2`` from a discriminator trained on samples (THEORY §3);
+- ``js_grid``: :func:`gankit.divergences.js` on the two uniforms' masses on cells of width
+  ``CELL`` over [-2.5, 3.5) (:func:`gankit.examples.uniform_masses`, the discretisation
+  ``gankit examples`` prints); every θ of the study is a whole number of cells, so no cell is
+  cut by a support's edge and the sum is exact up to rounding;
+- ``js_classifier``: ``(V + log 4)/2`` from a discriminator trained on samples
+  (docs/theory.md §3);
 - ``w1_critic``: ``E_p f - E_q f`` of a WGAN-GP critic (λ = 10) trained on samples. In 1-D the
   penalty ``(abs(f') - 1)²`` has two wells, ``f' = ±1``, with a barrier at ``f' = 0`` (in 2-D and
   up the gradient can turn around it), so a critic that starts with the wrong slope sign stays
@@ -18,7 +20,7 @@ Method: for each θ on a grid in [-2, 2],
 Derivatives in θ are central finite differences (``d_*`` keys).
 
 References: Arjovsky & Bottou 2017; Arjovsky, Chintala & Bottou 2017, Example 1;
-Gulrajani et al. 2017 (the penalty). THEORY.md §4, §5.
+Gulrajani et al. 2017 (the penalty). docs/theory.md §4, §5.
 """
 
 from __future__ import annotations
@@ -26,18 +28,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from gankit.analytic import shifted_uniforms
 from gankit.divergences import js
+from gankit.examples import uniform_masses
+from gankit.report.figures import pyplot
 from gankit.studies._common import (
     FitSettings,
     critic_estimate,
     fit_critic,
     fit_discriminator,
     js_from_discriminator,
-    pyplot,
     uniform_sampler,
 )
 from gankit.studies._result import Claim, StudyResult, finite_differences, within
@@ -47,6 +51,7 @@ CLAIM = "U[0,1] vs U[θ,θ+1]: JS = |θ|·log 2 then flat beyond |θ| = 1; W1 = 
 
 LOG2 = math.log(2.0)
 CELL = 1 / 400  # grid cell; every θ below is a multiple of it, so the grid JS is exact
+LOW, HIGH = -2.5, 3.5  # the grid's extent: every support of the study lies inside
 
 
 @dataclass(frozen=True)
@@ -71,16 +76,14 @@ QUICK = Settings(
 
 
 def grid_js(theta: float) -> float:
-    """JS of the two uniform densities on the grid of cell ``CELL`` over [-2.5, 3.5]."""
-    x = (np.arange(-2.5 / CELL, 3.5 / CELL) + 0.5) * CELL  # cell centres, never on an edge
-    p = ((x > 0) & (x < 1)).astype(float)
-    q = ((x > theta) & (x < theta + 1)).astype(float)
-    return float(js(p, q, cell=CELL, normalize=True))
+    """JS of ``U[0, 1]`` and ``U[theta, theta + 1]`` from their masses on the cells of width
+    ``CELL`` over ``[LOW, HIGH)``."""
+    p, q = (uniform_masses(t, CELL, LOW, HIGH) for t in (0.0, theta))
+    return float(js(p, q, normalize=True))
 
 
-def measure(s: Settings, seed: int) -> dict[str, list[float]]:
-    """Every curve of the study on the θ grid of ``s``."""
-    theta = np.array(s.thetas)
+def measure(s: Settings, seed: int) -> dict[str, Any]:
+    """Every curve of the study on the θ grid of ``s``: ``{"curves": {key: [one per θ]}}``."""
     rows = []
     for i, t in enumerate(s.thetas):
         sample_p, sample_q = uniform_sampler(0.0, 1.0), uniform_sampler(t, t + 1.0)
@@ -102,81 +105,100 @@ def measure(s: Settings, seed: int) -> dict[str, list[float]]:
                 "w1_critic_qp": w_qp,
             }
         )
-    curves = {"theta": theta.tolist()} | {key: [row[key] for row in rows] for key in rows[0]}
+    curves = {"theta": list(s.thetas)} | {key: [row[key] for row in rows] for key in rows[0]}
     for key in ("js_analytic", "js_grid", "js_classifier", "w1_analytic", "w1_critic"):
         curves["d_" + key] = finite_differences(s.thetas, curves[key])
-    return curves
+    return {"curves": curves}
 
 
-def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    s = QUICK if quick else DEFAULT
-    curves = measure(s, seed)
-    theta = np.array(s.thetas)
-    c = {k: np.array(v) for k, v in curves.items()}
+def _errors(data: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the claims and the summary quote, from the curves."""
+    c = {k: np.array(v, dtype=float) for k, v in data["curves"].items()}
+    theta = c["theta"]
     outside, inside = np.abs(theta) > 1, (np.abs(theta) > 0) & (np.abs(theta) < 1)
-    grid_err = float(np.max(np.abs(c["js_grid"] - c["js_analytic"])))
-    slope_in = float(np.max(np.abs(np.abs(c["d_js_grid"][inside]) - LOG2)))
-    flat_grid = float(np.max(np.abs(c["d_js_grid"][outside])))
-    flat_clf = float(np.max(np.abs(c["d_js_classifier"][outside])))
-    clf_err = float(np.max(np.abs(c["js_classifier"] - c["js_analytic"])))
-    w1_excess = np.abs(c["w1_critic"] - np.abs(theta)) - (0.05 + 0.15 * np.abs(theta))
-    w1_slope = float(np.mean(np.abs(c["d_w1_critic"][outside])))
-    claims = [
+    return {
+        "grid": float(np.max(np.abs(c["js_grid"] - c["js_analytic"]))),
+        "slope_in": float(np.max(np.abs(np.abs(c["d_js_grid"][inside]) - LOG2))),
+        "flat_grid": float(np.max(np.abs(c["d_js_grid"][outside]))),
+        "flat_classifier": float(np.max(np.abs(c["d_js_classifier"][outside]))),
+        "classifier": float(np.max(np.abs(c["js_classifier"] - c["js_analytic"]))),
+        "w1_excess": np.abs(c["w1_critic"] - np.abs(theta)) - (0.05 + 0.15 * np.abs(theta)),
+        "w1_slope": float(np.mean(np.abs(c["d_w1_critic"][outside]))),
+    }
+
+
+def claims(data: dict[str, Any]) -> list[Claim]:
+    """The study's verdicts, from the curves of :func:`measure`."""
+    e = _errors(data)
+    return [
         Claim(
             "grid JS equals min(abs(θ), 1)·log 2 at every θ (max abs error)",
             "<= 1e-9",
-            grid_err,
-            grid_err <= 1e-9,
+            e["grid"],
+            e["grid"] <= 1e-9,
         ),
         Claim(
             "inside 0 < abs(θ) < 1, abs(dJS/dθ) = log 2 (grid; max deviation)",
             "<= 1e-9",
-            slope_in,
-            slope_in <= 1e-9,
+            e["slope_in"],
+            e["slope_in"] <= 1e-9,
         ),
         Claim(
             "beyond abs(θ) > 1, JS is flat: max abs(dJS/dθ) (grid)",
             "<= 1e-9",
-            flat_grid,
-            flat_grid <= 1e-9,
+            e["flat_grid"],
+            e["flat_grid"] <= 1e-9,
         ),
         Claim(
             "beyond abs(θ) > 1, JS is flat: max abs(dJS/dθ) (classifier)",
             "<= 0.05 (log 2 = 0.69)",
-            flat_clf,
-            within(flat_clf, 0.0, atol=0.05),
+            e["flat_classifier"],
+            within(e["flat_classifier"], 0.0, atol=0.05),
         ),
         Claim(
             "classifier (V + log 4)/2 tracks the exact JS (max abs error)",
             "<= 0.05",
-            clf_err,
-            within(clf_err, 0.0, atol=0.05),
+            e["classifier"],
+            within(e["classifier"], 0.0, atol=0.05),
         ),
         Claim(
             "WGAN-GP critic tracks W1 = abs(θ): max of abs(error) - (0.05 + 0.15·abs(θ))",
             "<= 0",
-            float(np.max(w1_excess)),
-            bool(np.all(w1_excess <= 0)),
+            float(np.max(e["w1_excess"])),
+            bool(np.all(e["w1_excess"] <= 0)),
         ),
         Claim(
             "beyond abs(θ) > 1, W1 keeps slope 1: mean abs(dW1/dθ) (critic)",
             "1 ± 0.3",
-            w1_slope,
-            within(w1_slope, 1.0, atol=0.3),
+            e["w1_slope"],
+            within(e["w1_slope"], 1.0, atol=0.3),
         ),
     ]
-    figures = [_plot(out, curves)]
-    summary = (
-        f"Between U[0,1] and U[θ,θ+1] on {len(theta)} values of θ, the grid JS matches "
-        f"min(|θ|,1)·log 2 to {grid_err:.1e} and is flat beyond |θ| = 1; a trained classifier "
-        f"gives the same curve within {clf_err:.3f} and a slope of at most {flat_clf:.3f} beyond "
-        f"1 (log 2 = {LOG2:.3f} inside), so a generator there gets no signal from JS. A WGAN-GP "
-        f"critic follows W1 = |θ| with slope {w1_slope:.2f} beyond 1. The penalty is soft, so the "
-        "critic slightly overestimates W1 at large |θ| (its slope exceeds 1 where interpolates "
-        "are sparse); in 1-D a critic can also stick at the wrong slope sign, so the larger of "
-        "two critics (p vs q, q vs p) is kept (both are in the data)."
+
+
+def figures(data: dict[str, Any], out: Path) -> list[Path]:
+    """The JS and W1 curves and their derivatives in θ, one PNG."""
+    return [_plot(out, data["curves"])]
+
+
+def summary(data: dict[str, Any]) -> str:
+    e = _errors(data)
+    return (
+        f"Between U[0,1] and U[θ,θ+1] on {len(data['curves']['theta'])} values of θ, the grid "
+        f"JS matches min(|θ|,1)·log 2 to {e['grid']:.1e} and is flat beyond |θ| = 1; a trained "
+        f"classifier gives the same curve within {e['classifier']:.3f} and a slope of at most "
+        f"{e['flat_classifier']:.3f} beyond 1 (log 2 = {LOG2:.3f} inside), so a generator there "
+        f"gets no signal from JS. A WGAN-GP critic follows W1 = |θ| with slope "
+        f"{e['w1_slope']:.2f} beyond 1. The penalty is soft, so the critic slightly "
+        "overestimates W1 at large |θ| (its slope exceeds 1 where interpolates are sparse); in "
+        "1-D a critic can also stick at the wrong slope sign, so the larger of two critics "
+        "(p vs q, q vs p) is kept (both are in the data)."
     )
-    return StudyResult(NAME, claims, {"curves": curves}, figures, summary)
+
+
+def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
+    data = measure(QUICK if quick else DEFAULT, seed)
+    return StudyResult(NAME, claims(data), data, figures(data, out), summary(data))
 
 
 def _plot(out: Path, curves: dict[str, list[float]]) -> Path:

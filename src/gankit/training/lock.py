@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gankit.errors import GankitError
-
-LOCK_NAME = ".lock"
+from gankit.runfolder import RunPaths
 
 
 def _alive(pid: int) -> bool:
@@ -34,10 +33,10 @@ def _holder(path: Path) -> int | None:
 
 
 @contextlib.contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold ``run_dir/.lock`` for the duration of the block."""
+def run_lock(paths: RunPaths) -> Iterator[None]:
+    """Hold the run folder's ``.lock`` for the duration of the block."""
+    run_dir, path = paths.root, paths.lock
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LOCK_NAME
     for _ in range(2):
         try:
             handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

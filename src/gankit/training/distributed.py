@@ -197,14 +197,14 @@ def local_part(batch: torch.Tensor, dist: Dist) -> torch.Tensor:
 
 
 class Shard:
-    """A data set as one process sees it: ``sample(n, generator)`` draws the ``n`` samples of
+    """A data set as one process sees it: ``sample(n, rng)`` draws the ``n`` samples of
     the global batch from the shared stream and returns this process's rows."""
 
     def __init__(self, dataset: Any, dist: Dist) -> None:
         self.dataset, self.dist = dataset, dist
 
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return local_part(self.dataset.sample(n, generator), self.dist)
+    def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        return local_part(self.dataset.sample(n, rng), self.dist)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.dataset, name)

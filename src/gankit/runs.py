@@ -1,0 +1,95 @@
+"""A trained run, read back: its configuration and generator, samples, and evaluation.
+
+This module sits above ``gankit.training`` (which writes run folders) and ``gankit.metrics``
+(which scores samples): ``gankit sample`` and ``gankit eval`` come here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gankit._random import seeded
+from gankit.data import ImageSet, make_data
+from gankit.models.standing import standing_statistics
+from gankit.runfolder import RunPaths, atomic_write_text
+from gankit.training.checkpoint import load_latest, require_run
+from gankit.training.config import TrainConfig
+from gankit.training.configure import saved_config
+from gankit.training.state import build_models, data_shape
+
+__all__ = ["draw_samples", "evaluate_run", "generate", "load_run"]
+
+EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
+
+
+def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:
+    """The configuration, generator (EMA weights when the run keeps them; an eval-mode copy
+    with its own batch-norm statistics) and checkpoint of a run's newest checkpoint.
+
+    Raises:
+        GankitError: not a run folder, or no readable checkpoint.
+    """
+    paths = RunPaths(Path(run_dir))
+    require_run(paths)
+    state = load_latest(paths)
+    config = saved_config(state["config"], f"the checkpoint of {paths.root}")
+    with seeded(config.seed):  # the weights are loaded over these: only the shapes matter
+        generator, _ = build_models(config, data_shape(make_data(config.data)))
+    weights = state["ema"] if state.get("ema") is not None else state["generator"]
+    generator.load_state_dict(weights)
+    return config, standing_statistics(generator, config.latent_dim), state
+
+
+def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples of a loaded generator, shape ``(n, dim)`` or ``(n, C, H, W)``,
+    reproducible from ``seed``."""
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        z = torch.randn(n, config.latent_dim, generator=rng)
+        return generator(z).float().numpy()
+
+
+def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples from a run's latest generator, shape ``(n, dim)`` or ``(n, C, H, W)``."""
+    config, generator, _ = load_run(run_dir)
+    return generate(config, generator, n, seed)
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    n: int = 2000,
+    seed: int = 0,
+    *,
+    log: Any = print,
+    features: str = "classifier",
+) -> dict[str, Any]:
+    """The metrics of a run (toy or image set) against real data; writes ``eval.json``.
+
+    Toy sets are scored against ``n`` fresh samples (``gankit.metrics.evaluate_toy``); image
+    sets against ``n`` real images drawn without replacement (all of them when the set is
+    smaller), with the distances in ``features`` (``"classifier"`` or ``"inception"``; toy
+    sets ignore it; ``gankit.metrics.evaluate_images``).
+    """
+    from gankit.metrics import evaluate_images, evaluate_toy
+
+    paths = RunPaths(Path(run_dir))
+    # One load: the samples and the reported step come from the same checkpoint, even while
+    # the run is still writing new ones.
+    config, generator, state = load_run(paths.root)
+    samples = generate(config, generator, n, seed)
+    dataset = make_data(config.data)
+    result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
+    if isinstance(dataset, ImageSet):
+        images = torch.from_numpy(samples)
+        result.update(evaluate_images(images, dataset, seed=seed, log=log, features=features))
+    else:
+        fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
+        real = dataset.sample(n, fresh).numpy()
+        result.update(evaluate_toy(samples, dataset, real))
+    atomic_write_text(paths.eval, json.dumps(result, indent=2) + "\n")
+    return result

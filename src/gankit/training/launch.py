@@ -1,0 +1,137 @@
+"""Starting and resuming a run in its folder: checks, the folder's lock, the process group.
+
+Under ``torchrun`` every process calls :func:`start_run` or :func:`resume_run`: they join the
+process group, rank 0 alone takes the folder's lock and makes the checks that involve files,
+and every process stops with rank 0's error when one fails (``gankit.training.distributed``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from gankit.data import make_data
+from gankit.errors import GankitError
+from gankit.runfolder import RunPaths, read_toml
+from gankit.training import distributed
+from gankit.training.checkpoint import require_run
+from gankit.training.config import RUN_CONTROLS, TrainConfig
+from gankit.training.configure import resolve, saved_config
+from gankit.training.distributed import Dist
+from gankit.training.hardware import Hardware, resolve_hardware
+from gankit.training.lock import run_lock
+from gankit.training.loop import TrainResult, train
+from gankit.training.snapshot import FigureWriter
+
+__all__ = ["resume_run", "start_run"]
+
+Log = Callable[[str], None]
+
+
+def start_run(
+    out: str | Path,
+    recipe: str | None = None,
+    file_values: Mapping[str, Any] | None = None,
+    flag_values: Mapping[str, Any] | None = None,
+    *,
+    progress: bool = True,
+    log: Log = print,
+    figures: FigureWriter | None = None,
+) -> TrainResult:
+    """Resolve the configuration, create the run folder and train.
+
+    Raises:
+        GankitError: a bad configuration or data spec (before any folder is made), or an
+            ``out`` that already holds a run or is in use.
+    """
+    config = resolve(recipe, file_values, flag_values)
+    # A bad data spec fails here, before any folder is made; the canonical spec is recorded.
+    config = dataclasses.replace(config, data=make_data(config.data).spec)
+    paths = RunPaths(Path(out))
+    if paths.root.exists() and not paths.root.is_dir():
+        raise GankitError(f"--out {paths.root} exists and is not a folder")
+    hardware = resolve_hardware(config.device, config.precision)
+    with _processes(hardware) as (dist, hardware), _lock(paths, dist):
+        distributed.check_batch(config.batch_size, dist)
+
+        def refuse_a_used_folder() -> None:
+            if paths.config.exists():
+                raise GankitError(
+                    f"{paths.root} already holds a run: resume it with --resume or pick "
+                    "another --out"
+                )
+
+        distributed.on_main(dist, refuse_a_used_folder)
+        if dist.is_main:
+            log(
+                f"gankit: {config.recipe} on {config.data}, {_budget(config)}, "
+                f"seed {config.seed}; {hardware.reason}{_sharing(config, dist)}"
+            )
+        return train(config, paths.root, progress=progress, hardware=hardware, figures=figures)
+
+
+def resume_run(
+    run_dir: str | Path,
+    flag_values: Mapping[str, Any] | None = None,
+    *,
+    progress: bool = True,
+    log: Log = print,
+    figures: FigureWriter | None = None,
+) -> TrainResult:
+    """Continue a run from its latest checkpoint; only run controls (steps, time limit,
+    device, logging intervals) may change."""
+    paths = RunPaths(Path(run_dir))
+    require_run(paths)  # not a run folder: an error before a lock is made in it
+    values, source = read_toml(paths.config), str(paths.config)
+    saved = saved_config(values, source)
+    changes = {k: v for k, v in (flag_values or {}).items() if v is not None}
+    fixed = sorted(
+        k for k, v in changes.items() if k not in RUN_CONTROLS and getattr(saved, k, v) != v
+    )
+    if fixed:
+        raise GankitError(f"cannot change {', '.join(fixed)} when resuming; start a new run")
+    config = saved_config(values, source, changes)
+    hardware = resolve_hardware(config.device, config.precision)
+    with _processes(hardware) as (dist, hardware), _lock(paths, dist):
+        distributed.check_batch(config.batch_size, dist)
+        if dist.is_main:
+            log(
+                f"gankit: resuming {paths.root} to {_budget(config)}; "
+                f"{hardware.reason}{_sharing(config, dist)}"
+            )
+        return train(
+            config, paths.root, resume=True, progress=progress, hardware=hardware, figures=figures
+        )
+
+
+def _budget(config: TrainConfig) -> str:
+    """How long the run trains, in words."""
+    if config.step_limit is None:
+        return f"until {config.time_limit:g} s"
+    return f"{config.step_limit} steps"
+
+
+@contextlib.contextmanager
+def _processes(hardware: Hardware) -> Iterator[tuple[Dist, Hardware]]:
+    """Join torchrun's process group (if started by torchrun) with this process's device."""
+    with distributed.process_group(hardware.device) as dist:
+        device = distributed.local_device(hardware.device, dist)
+        yield dist, dataclasses.replace(hardware, device=device)
+
+
+@contextlib.contextmanager
+def _lock(paths: RunPaths, dist: Dist) -> Iterator[None]:
+    """The run folder's lock, held by rank 0 for the job; every process stops if it is refused."""
+    with contextlib.ExitStack() as stack:
+        distributed.on_main(dist, lambda: stack.enter_context(run_lock(paths)))
+        yield
+
+
+def _sharing(config: TrainConfig, dist: Dist) -> str:
+    if not dist.active:
+        return ""
+    per = config.batch_size // dist.world_size
+    return f"; {dist.world_size} processes, {per} of the batch of {config.batch_size} each"

@@ -1,0 +1,214 @@
+"""A run's state: the models, optimisers and random streams a step reads and changes, and
+its checkpoint form.
+
+Determinism: every random draw of training comes from one of three explicit
+``torch.Generator`` streams (data, noise, interpolation epsilon) whose states are
+checkpointed, and the weights are initialised from the seed without touching torch's global
+generator, so a resumed run continues bit-identically on the CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit._random import seeded
+from gankit.data import ImageSet, make_data
+from gankit.lipschitz import spectral_normalize
+from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
+from gankit.training import distributed
+from gankit.training.config import FORMAT, TrainConfig
+from gankit.training.distributed import SINGLE, Dist
+from gankit.training.hardware import Hardware
+
+__all__ = [
+    "STREAMS",
+    "RunState",
+    "build_models",
+    "critic_norm",
+    "data_shape",
+    "new_run",
+    "parallelize",
+    "restore_run",
+    "state_dict",
+]
+
+STREAMS = ("data", "noise", "epsilon")
+CHECKPOINT_FORMAT = "gankit-checkpoint-1"
+
+
+@dataclass
+class RunState:
+    """Everything a step reads or changes; all of it but ``saved_step`` goes into a checkpoint."""
+
+    config: TrainConfig
+    hardware: Hardware
+    generator: nn.Module
+    critic: nn.Module
+    ema: nn.Module | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    streams: dict[str, torch.Generator]
+    step: int = 0
+    # Non-finite losses are noticed without a host sync: flags and values stay on device.
+    first_bad_step: torch.Tensor = field(default_factory=lambda: torch.tensor(-1))
+    bad_losses: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
+    dist: Dist = SINGLE  # which process of how many (one, outside torchrun)
+    saved_step: int | None = None  # the step of the newest checkpoint on disk, if any
+
+
+def data_shape(dataset: Any) -> tuple[int, ...]:
+    """(dim,) of a toy set, (C, H, W) of an image set."""
+    return dataset.shape if isinstance(dataset, ImageSet) else (dataset.dim,)
+
+
+def critic_norm(config: TrainConfig, images: bool) -> str | None:
+    """The critic's normalisation: ``critic_norm``, or for ``auto`` none on MLPs, and on
+    convolutional critics none with spectral norm (Miyato et al. 2018), layer norm with a
+    penalty on the input gradient (Gulrajani et al. 2017, §4: batch norm breaks the
+    per-sample gradient), batch norm otherwise (DCGAN)."""
+    if config.critic_norm != "auto":
+        return None if config.critic_norm == "none" else config.critic_norm
+    if not images or config.spectral_norm:
+        return None
+    return "layer" if config.penalises_input_gradient() else "batch"
+
+
+def build_models(config: TrainConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """Generator and critic/discriminator: MLPs for toy data (``shape == (dim,)``), DCGAN-style
+    convolutional networks for images (``shape == (C, H, W)``), initialised from torch's
+    global generator (see :func:`new_run` for the seeding)."""
+    norm = critic_norm(config, images=len(shape) == 3)
+    critic: nn.Module
+    if len(shape) == 3:
+        generator: nn.Module = ConvGenerator(config.latent_dim, shape, width=config.width)
+        critic = ConvCritic(shape, width=config.width, norm=norm)
+    else:
+        mlp = {"width": config.width, "depth": config.depth, "activation": config.activation}
+        generator = MLPGenerator(config.latent_dim, shape[0], **mlp)
+        critic = MLPCritic(shape[0], norm=norm, **mlp)
+    if config.spectral_norm:
+        spectral_normalize(critic)
+    return generator, critic
+
+
+def _optimizer(config: TrainConfig, params: Any, lr: float) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    # fused: one kernel for the whole update instead of a Python loop over the parameters
+    return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2), fused=True)
+
+
+def _seeded_streams(seed: int, device: torch.device, rank: int = 0) -> dict[str, torch.Generator]:
+    """One generator per kind of draw, seeded apart from each other.
+
+    Data and noise are the same in every process; process ``rank`` has its own epsilon
+    stream, rank 0's being the one-process stream (``gankit.training.distributed``).
+    """
+    streams = {}
+    for index, name in enumerate(STREAMS):
+        # Toy data is drawn on the CPU; noise and epsilon where the models live.
+        stream = torch.Generator(device="cpu" if name == "data" else device)
+        if name == "epsilon" and rank > 0:
+            stream.manual_seed(distributed.rank_seed(seed, index, rank))
+        else:
+            stream.manual_seed(seed * 1000 + index)
+        streams[name] = stream
+    return streams
+
+
+def new_run(config: TrainConfig, hardware: Hardware, dist: Dist = SINGLE) -> RunState:
+    """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams; for
+    process ``dist.rank`` of ``dist.world_size`` (models not yet wrapped: :func:`parallelize`)."""
+    dataset = make_data(config.data)
+    with seeded(config.seed):  # the weight initialisation, and the caller's RNG left alone
+        generator, critic = build_models(config, data_shape(dataset))
+    generator.to(hardware.device)
+    critic.to(hardware.device)
+    ema = None
+    if config.ema_decay > 0:
+        ema = copy.deepcopy(generator).requires_grad_(False)
+    return RunState(
+        config=config,
+        hardware=hardware,
+        generator=generator,
+        critic=critic,
+        ema=ema,
+        opt_g=_optimizer(config, generator.parameters(), config.lr_g),
+        opt_d=_optimizer(config, critic.parameters(), config.lr_d),
+        streams=_seeded_streams(config.seed, hardware.device, dist.rank),
+        first_bad_step=torch.tensor(-1, device=hardware.device),
+        bad_losses=torch.zeros(2, device=hardware.device),
+        dist=dist,
+    )
+
+
+def parallelize(run: RunState) -> None:
+    """Make ``run`` data-parallel over its processes (nothing with one process).
+
+    The generator goes into ``DistributedDataParallel``; the critic stays a plain module whose
+    gradients hooks average after ``backward()``, because its penalties take a double
+    backward that DDP does not support (``gankit.training.distributed``).
+    """
+    if run.dist.active:
+        run.generator = distributed.data_parallel(run.generator, run.hardware.device)
+        distributed.average_gradients(run.critic)
+
+
+def state_dict(run: RunState, epsilon_by_rank: list[torch.Tensor] | None = None) -> dict[str, Any]:
+    """The checkpoint of a run: tensors and plain types only (``weights_only`` loadable).
+
+    The configuration is saved with its ``config_format``. Models are stored unwrapped (no
+    ``module.`` prefixes). ``streams`` are rank 0's (data and noise are the same in every
+    process); ``epsilon_by_rank`` holds every process's epsilon stream, as gathered by the
+    caller (by default this process's alone).
+    """
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "step": run.step,
+        "config": {"config_format": FORMAT, **run.config.to_dict()},
+        "generator": distributed.unwrap(run.generator).state_dict(),
+        "critic": run.critic.state_dict(),
+        "ema": run.ema.state_dict() if run.ema is not None else None,
+        "opt_g": run.opt_g.state_dict(),
+        "opt_d": run.opt_d.state_dict(),
+        "streams": {name: s.get_state() for name, s in run.streams.items()},
+        "epsilon_by_rank": epsilon_by_rank or [run.streams["epsilon"].get_state()],
+        "world_size": run.dist.world_size,
+    }
+
+
+def restore_run(
+    config: TrainConfig, hardware: Hardware, state: dict[str, Any], dist: Dist = SINGLE
+) -> RunState:
+    """Rebuild a run from a checkpoint written by :func:`state_dict`, as process ``dist.rank``
+    of any number of processes.
+
+    Data and noise continue from the shared streams. Process r continues epsilon stream r of
+    the checkpoint; a process the checkpoint has none for (more processes than wrote it)
+    starts a fresh one, seeded from its rank and the step. So the continuation is
+    bit-identical only with the number of processes that wrote the checkpoint.
+    """
+    run = new_run(config, hardware, dist)
+    run.generator.load_state_dict(state["generator"])
+    run.critic.load_state_dict(state["critic"])
+    if run.ema is not None and state.get("ema") is not None:
+        run.ema.load_state_dict(state["ema"])
+    run.opt_g.load_state_dict(state["opt_g"])
+    run.opt_d.load_state_dict(state["opt_d"])
+    for name, stream in run.streams.items():
+        if name != "epsilon":
+            stream.set_state(state["streams"][name])
+    epsilons = state.get("epsilon_by_rank") or [state["streams"]["epsilon"]]
+    if dist.rank < len(epsilons):
+        run.streams["epsilon"].set_state(epsilons[dist.rank])
+    else:
+        index = STREAMS.index("epsilon")
+        seed = distributed.rank_seed(config.seed, index, dist.rank, int(state["step"]))
+        run.streams["epsilon"].manual_seed(seed)
+    run.step = run.saved_step = int(state["step"])
+    return run

@@ -1,0 +1,174 @@
+"""One training step: k critic (discriminator) steps, then one generator step.
+
+:func:`train_step` is the step every training loop of gankit takes, the run loop and the
+studies alike: the critic schedule, the critic's ascent steps, the generator's descent step
+and the watch for non-finite losses. Losses come from ``gankit.losses`` and ``gankit.fgan``
+through ``gankit.training.objectives``, constraints from ``gankit.lipschitz``
+(docs/theory.md §3, §5). Host syncs (``.item()``) happen only on measured steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit.errors import GankitError
+from gankit.lipschitz import clip_weights
+from gankit.training import distributed, objectives
+from gankit.training.config import TrainConfig
+from gankit.training.state import RunState
+
+__all__ = [
+    "TrainingDiverged",
+    "check_finite",
+    "critic_steps",
+    "critic_steps_at",
+    "generator_step",
+    "train_step",
+]
+
+
+class TrainingDiverged(GankitError):
+    """A loss became NaN or infinite; the message says which checkpoint is on disk."""
+
+
+def train_step(run: RunState, data: Any, measure: bool) -> dict[str, Any]:
+    """Generator step ``run.step`` with its critic steps; ``run.step`` goes up by one.
+
+    ``data`` draws ``sample(n, rng)`` batches. Returns the step's losses, penalty and the
+    critic's estimates as detached tensors (and, when ``measure``, the gradient norms).
+    A non-finite loss is remembered without a host sync; on a measured step the run
+    raises :class:`TrainingDiverged` if one occurred since the last check (every process of a
+    ``torchrun`` job at once).
+    """
+    values = critic_steps(run, data, critic_steps_at(run.config, run.step), measure)
+    values.update(generator_step(run, measure))
+    _track_nonfinite(run, values)
+    run.step += 1
+    if measure:
+        check_finite(run)
+    return values
+
+
+def critic_steps_at(config: TrainConfig, step: int) -> int:
+    """Critic steps before generator step ``step`` (0-based).
+
+    With ``critic_warmup`` the original WGAN code's schedule: 100 steps for the first 25
+    generator iterations and every 500th (Arjovsky et al. 2017, code; not in the paper).
+    """
+    if config.critic_warmup and (step < 25 or step % 500 == 0):
+        return 100
+    return config.n_critic
+
+
+def _autocast(run: RunState) -> contextlib.AbstractContextManager[Any]:
+    dtype = run.hardware.autocast_dtype
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(run.hardware.device.type, dtype=dtype)
+
+
+def _noise(run: RunState, n: int) -> torch.Tensor:
+    """Noise for the ``n`` samples of a global batch; with several processes, this one's rows."""
+    device = run.hardware.device
+    z = torch.randn(n, run.config.latent_dim, generator=run.streams["noise"], device=device)
+    return distributed.local_part(z, run.dist)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad.detach().flatten() for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.cat(grads)) if grads else torch.zeros(())
+
+
+def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[str, Any]:
+    """``n_steps`` ascent steps of the critic (or discriminator) against a fixed generator."""
+    config = run.config
+    out: dict[str, Any] = {}
+    for index in range(n_steps):
+        real = data.sample(config.batch_size, run.streams["data"]).to(run.hardware.device)
+        r1_now = objectives.r1_due(config, run.step)
+        if r1_now:  # R1 differentiates this step's own D(real): no second forward
+            real = real.detach().requires_grad_(True)
+        with _autocast(run):  # one region per step: the weights are cast to bf16 once
+            with torch.no_grad():
+                fake = run.generator(_noise(run, config.batch_size)).float()
+            real_scores, fake_scores = run.critic(real).float(), run.critic(fake).float()
+            loss = objectives.critic_loss(config, real_scores, fake_scores)
+            penalty = objectives.penalty(
+                config,
+                run.critic,
+                real,
+                fake,
+                run.streams["epsilon"],
+                r1_now=r1_now,
+                real_scores=real_scores,
+            )
+        run.opt_d.zero_grad(set_to_none=True)
+        (loss + penalty).backward()
+        if measure and index == n_steps - 1:
+            out["grad_norm_d"] = _grad_norm(run.critic)
+        run.opt_d.step()
+        if config.clip > 0:
+            clip_weights(run.critic, config.clip)  # after the step: the critic used is in the box
+    out["d_loss"] = loss.detach()
+    out["penalty"] = penalty.detach()
+    out.update(objectives.critic_estimates(config, real_scores, fake_scores))
+    return out
+
+
+def generator_step(run: RunState, measure: bool) -> dict[str, Any]:
+    """One descent step of the generator through the (frozen) critic, then the EMA update."""
+    config = run.config
+    run.critic.requires_grad_(False)  # no critic weight gradients are needed here
+    try:
+        with _autocast(run):
+            scores = run.critic(run.generator(_noise(run, config.batch_size))).float()
+        loss = objectives.generator_loss(config, scores)
+        run.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+    finally:
+        run.critic.requires_grad_(True)
+    out: dict[str, Any] = {"g_loss": loss.detach()}
+    if measure:
+        out["grad_norm_g"] = _grad_norm(run.generator)
+    run.opt_g.step()
+    if run.ema is not None:
+        with torch.no_grad():
+            # ema <- ema + (1 - decay) * (weights - ema), all parameters in one fused call
+            ema_params: list[torch.Tensor] = list(run.ema.parameters())
+            weights: list[torch.Tensor] = list(run.generator.parameters())
+            torch._foreach_lerp_(ema_params, weights, 1 - config.ema_decay)
+    return out
+
+
+def _track_nonfinite(run: RunState, values: dict[str, Any]) -> None:
+    """Remember the first step whose losses were not finite, without a host sync."""
+    pair = torch.stack([values["d_loss"].float(), values["g_loss"].float()])
+    fresh = (~torch.isfinite(pair).all()) & (run.first_bad_step < 0)
+    run.first_bad_step = torch.where(fresh, torch.tensor(run.step), run.first_bad_step)
+    run.bad_losses = torch.where(fresh, pair, run.bad_losses)
+
+
+def check_finite(run: RunState) -> None:
+    """Raise :class:`TrainingDiverged` (in every process) if a loss was not finite in any.
+
+    The message says what is on disk: the newest checkpoint's step (``run.saved_step``),
+    which holds the last good weights, or that no checkpoint was written.
+    """
+    bad, d_loss, g_loss = distributed.earliest_nonfinite(
+        run.dist, run.first_bad_step, run.bad_losses
+    )
+    if bad < 0:
+        return
+    if run.saved_step is None:
+        kept = "no checkpoint was written before it: start again with a smaller --lr"
+    else:
+        kept = (
+            f"the last good checkpoint (step {run.saved_step}) is kept: resume with a smaller --lr"
+        )
+    raise TrainingDiverged(
+        f"loss became non-finite at step {bad} (d_loss={d_loss}, g_loss={g_loss}); {kept}"
+    )
