@@ -293,10 +293,10 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     )
     default = get_recipe(DEFAULT_RECIPE)
     helps = {
-        "data": "data spec, e.g. ring:modes=8 (default ring)",
-        "steps": "total generator iterations (the recipe's, 2000); with --time-limit and no "
-        "--steps, the run trains until the time limit",
-        "seed": "seed of every random draw (default 0)",
+        "data": f"data spec, e.g. ring:modes=8 (default {default.toy.data})",
+        "steps": f"total generator iterations (the recipe's, {default.toy.steps}); with "
+        "--time-limit and no --steps, the run trains until the time limit",
+        "seed": f"seed of every random draw (default {default.toy.seed})",
         "n_critic": "critic/discriminator steps per generator step",
         "time_limit": "stop (with a checkpoint) after this many seconds",
         "precision": "auto: bf16 only where the hardware runs it natively",
