@@ -373,6 +373,7 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_a_failing_process_ends_the_whole_job(tmp_path):
     started = time.monotonic()
     command = ["train", "--recipe", "nsgan", "--out", str(tmp_path), "--steps", "1000", *FLAGS]

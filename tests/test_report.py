@@ -285,6 +285,7 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     assert sum(i["src"].startswith("data:") for i in page.images) == len(GP_PANELS) + 2
 
 
+@pytest.mark.slow
 def test_a_run_until_its_time_limit_reports_the_limit_not_a_step_count(tmp_path, capsys):
     run = tmp_path / "timed"
     flags = [f for f in TINY if f not in ("--steps", "6")]
