@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,9 +76,14 @@ def plot_toy_samples(
         right.set_title("empirical CDFs")
         right.legend()
     fig.suptitle(title)
+    return save_figure(fig, path, dpi=90)
+
+
+def save_figure(fig: Any, path: Path, *, dpi: int) -> Path:
+    """Lay out a matplotlib figure, write it to ``path`` as a PNG (atomically), close it."""
     fig.tight_layout()
-    atomic_write(path, lambda stream: fig.savefig(stream, format="png", dpi=90))
-    plt.close(fig)
+    atomic_write(path, lambda stream: fig.savefig(stream, format="png", dpi=dpi))
+    pyplot().close(fig)
     return path
 
 

@@ -44,7 +44,7 @@ from torch import nn
 from gankit import divergences, fgan
 from gankit.data import make_toy
 from gankit.metrics import evaluate_toy
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import FitSettings, fit, make_critic, train_scored
 from gankit.studies._result import Claim, StudyResult
 from gankit.training.configure import resolve
@@ -284,10 +284,7 @@ def _plot_estimates(estimates: dict[str, dict[str, float]], path: Path) -> Path:
     ax.set_xticks(x, names, rotation=20)
     ax.set_title("P = N(0, 1), Q = N(1, 1.5²)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def _plot_training(
@@ -310,10 +307,7 @@ def _plot_training(
         axes[2, column].set_yscale("log")
         axes[2, column].set_xlabel("generator steps")
     axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def _finite_mean(values: np.ndarray) -> np.ndarray:

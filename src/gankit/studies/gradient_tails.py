@@ -34,7 +34,7 @@ from gankit import losses
 from gankit._random import seeded
 from gankit.data import make_toy
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import step_both
 from gankit.studies._result import Claim, StudyResult
 
@@ -223,11 +223,7 @@ def figures(data: dict[str, Any], out: Path) -> list[Path]:
         title="QQ plot against a Gaussian",
     )
     qq.legend()
-    fig.tight_layout()
-    figure = out / "gradient_tails.png"
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
-    return [figure]
+    return [save_figure(fig, out / "gradient_tails.png", dpi=110)]
 
 
 def summary(data: dict[str, Any]) -> str:

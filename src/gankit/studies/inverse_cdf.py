@@ -37,7 +37,7 @@ from scipy import optimize, stats
 from torch import nn
 
 from gankit.data import GaussianMixture1D, make_toy
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._result import Claim, StudyResult, within
 from gankit.training.configure import resolve
 from gankit.training.hardware import resolve_hardware
@@ -257,8 +257,4 @@ def _plot(
     axes[1].set_title("samples")
     for ax in axes:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "inverse_cdf.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "inverse_cdf.png", dpi=110)

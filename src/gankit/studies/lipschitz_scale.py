@@ -39,7 +39,7 @@ from torch import nn
 
 from gankit.data import make_toy
 from gankit.lipschitz import clip_weights, input_gradient_norm
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import (
     FitSettings,
     Sampler,
@@ -260,10 +260,7 @@ def _plot_scaling(data: dict[str, Any], path: Path) -> Path:
     ax.plot([k * SHIFT for k in KS], data["k_scaling"]["estimate"], "o", label="critic estimate")
     ax.set(xlabel="K·W1", ylabel="estimate E_q f − E_p f", title=f"target slope K, W1 = {SHIFT:g}")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def _plot_critics(data: dict[str, Any], out: Path) -> Path:
@@ -280,11 +277,7 @@ def _plot_critics(data: dict[str, Any], out: Path) -> Path:
         axes[1, column].scatter(modes[:, 0], modes[:, 1], s=12, c="w", label="modes")
         contrast = data["mode_contrast"][name]
         axes[1, column].set(title=f"{name} critic: value (mode contrast {contrast:.3f})")
-    fig.tight_layout()
-    path = out / "clipping_vs_penalty.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "clipping_vs_penalty.png", dpi=100)
 
 
 def summary(data: dict[str, Any]) -> str:

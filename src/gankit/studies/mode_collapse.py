@@ -24,7 +24,7 @@ import torch
 
 from gankit.data import make_toy
 from gankit.metrics import mode_stats
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import train_scored
 from gankit.studies._result import Claim, StudyResult
 from gankit.training.configure import resolve
@@ -175,7 +175,4 @@ def _plot(runs: dict[str, Any], path: Path, every: int) -> Path:
         axes[1, column].set_title(f"{data}: high-quality fraction")
         axes[1, column].set_xlabel("generator iterations")
     axes[0, 0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)

@@ -31,7 +31,7 @@ import torch
 from gankit import losses
 from gankit.data import make_toy
 from gankit.divergences import js
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import FitSettings, fit_discriminator
 from gankit.studies._result import Claim, StudyResult, within
 
@@ -191,8 +191,4 @@ def _plot(
         ax.axvspan(*bounds, color="0.9", label=f"both densities >= {MIN_DENSITY}")
         ax.set_xlabel("x")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "optimal_discriminator.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "optimal_discriminator.png", dpi=110)

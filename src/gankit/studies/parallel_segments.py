@@ -36,7 +36,7 @@ import torch
 from gankit.analytic import parallel_segments
 from gankit.divergences import js, kl
 from gankit.examples import segment_masses
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import (
     FitSettings,
     critic_estimate,
@@ -231,8 +231,4 @@ def _plot(out: Path, curves: dict[str, list[float]]) -> Path:
     for ax in axes[1]:
         ax.set_xlabel("θ (symlog scale)")
     fig.suptitle("uniform on {0}×[0,1] vs uniform on {θ}×[0,1]")
-    fig.tight_layout()
-    path = out / "parallel_segments.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "parallel_segments.png", dpi=110)

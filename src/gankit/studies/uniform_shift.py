@@ -35,7 +35,7 @@ import numpy as np
 from gankit.analytic import shifted_uniforms
 from gankit.divergences import js
 from gankit.examples import uniform_masses
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import (
     FitSettings,
     critic_estimate,
@@ -222,8 +222,4 @@ def _plot(out: Path, curves: dict[str, list[float]]) -> Path:
     for ax in axes[1]:
         ax.set_xlabel("θ")
     fig.suptitle("U[0,1] vs U[θ,θ+1]")
-    fig.tight_layout()
-    path = out / "uniform_shift.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "uniform_shift.png", dpi=110)

@@ -27,7 +27,7 @@ from gankit import losses
 from gankit._random import seeded
 from gankit.data import make_toy
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import step_both
 from gankit.studies._result import Claim, StudyResult
 
@@ -157,11 +157,7 @@ def figures(data: dict[str, Any], out: Path) -> list[Path]:
     left.legend()
     right.semilogy(series["d_steps"], series["d_fake"], color="k")
     right.set(xlabel="discriminator steps", ylabel="mean D(G(z))", title="discriminator on fakes")
-    fig.tight_layout()
-    figure = out / "gradient_norms.png"
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
-    return [figure]
+    return [save_figure(fig, out / "gradient_norms.png", dpi=110)]
 
 
 def summary(data: dict[str, Any]) -> str:

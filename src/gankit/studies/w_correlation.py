@@ -30,7 +30,7 @@ import torch
 from scipy import stats
 
 from gankit.data import make_toy
-from gankit.report.figures import pyplot
+from gankit.report.figures import pyplot, save_figure
 from gankit.studies._common import train_scored
 from gankit.studies._result import Claim, StudyResult
 from gankit.training.configure import resolve
@@ -138,11 +138,7 @@ def figures(data: dict[str, Any], out: Path) -> list[Path]:
         xlabel="exact W1", ylabel="critic estimate", title=f"Spearman ρ = {data['spearman']:.3f}"
     )
     right.legend()
-    fig.tight_layout()
-    figure = out / "w_correlation.png"
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
-    return [figure]
+    return [save_figure(fig, out / "w_correlation.png", dpi=110)]
 
 
 def summary(data: dict[str, Any]) -> str:
