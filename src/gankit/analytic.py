@@ -1,4 +1,4 @@
-"""Exact values of the notes' worked examples (docs/theory.md §4; Arjovsky et al. 2017, Example 1).
+"""Exact values of the worked examples of docs/theory.md §4 (Arjovsky et al. 2017, Example 1).
 
 Both examples return a dict with the keys ``"js"``, ``"kl"``, ``"reverse_kl"``, ``"tv"`` and
 ``"w1"``; ``kl`` is ``KL(p || p_theta)`` and ``reverse_kl`` is ``KL(p_theta || p)``.
@@ -50,8 +50,8 @@ def parallel_segments(theta: float) -> dict[str, float]:
     """``p`` uniform on ``{0} x [0, 1]`` against ``p_theta`` uniform on ``{theta} x [0, 1]``.
 
     The segments meet only when ``theta = 0``: ``JS = 0`` there and ``log 2`` elsewhere
-    (the notes print the two cases swapped), ``KL = inf`` and ``TV = 1`` for ``theta != 0``,
-    while ``W1 = abs(theta)`` is continuous.
+    (lecture notes often print the two cases swapped), ``KL = inf`` and ``TV = 1`` for
+    ``theta != 0``, while ``W1 = abs(theta)`` is continuous.
 
     Example:
         >>> parallel_segments(0.0)["js"], parallel_segments(1e-9)["js"] == math.log(2)

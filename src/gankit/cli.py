@@ -23,13 +23,13 @@ MAIN_EPILOG = f"""examples:
   gankit report runs/ring                           runs/ring/report.html: curves, samples, GIF
   gankit compare runs/ring runs/ring-nsgan          compare.html: the runs side by side
   gankit study all --out studies                    every claim of the theory, measured
-  gankit examples                                   the notes' worked examples, exact
+  gankit examples                                   the worked examples (theory §4), exact
 
 Each command has --help. Bad input exits with code 2 and one line on stderr.
 """
 
 EXAMPLES_EPILOG = """examples:
-  gankit examples                 the notes' worked examples, exact against a density grid
+  gankit examples                 the worked examples of docs/theory.md §4, exact against a grid
   gankit examples --thetas 0 0.5 2
 """
 
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     examples = commands.add_parser(
         "examples",
-        help="print the notes' worked examples (shifted uniforms, parallel segments)",
+        help="print the worked examples (shifted uniforms, parallel segments), exact",
         description=(
             "For each theta, the exact JS, KL, TV and W1 of docs/theory.md §4 next to the "
             "same quantities computed by gankit.divergences on a density grid."

@@ -1,4 +1,4 @@
-"""The notes' worked examples as a table: exact values beside gankit.divergences on a grid.
+"""The worked examples of docs/theory.md §4: exact values beside gankit.divergences on a grid.
 
 ``gankit examples`` prints it. Each example is discretised on a grid of cell width ``h``
 (a divisor of every theta shown), so the grid values must equal the exact ones up to

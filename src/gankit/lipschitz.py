@@ -101,9 +101,9 @@ def gradient_penalty(
     ε_i ~ U[0, 1]``
 
     with one ``ε_i`` per sample, and the gradient taken with respect to the critic's
-    **input** over all non-batch dimensions (the notes' ``∇_φ`` is a slip). The result is
-    built with ``create_graph=True``, so ``GP.backward()`` reaches the critic's parameters;
-    add it to ``critic_loss`` for the critic update.
+    **input** over all non-batch dimensions (not the parameters' ``∇_φ``: docs/theory.md §5).
+    The result is built with ``create_graph=True``, so ``GP.backward()`` reaches the critic's
+    parameters; add it to ``critic_loss`` for the critic update.
 
     The target norm ``K = target`` is 1 in the paper. A critic held near slope K estimates
     ``K·W1`` instead of ``W1`` (docs/theory.md §5: same maximiser, scaled value).

@@ -13,9 +13,9 @@ game's own generator loss, ``log(1 - D(G(z)))``, whose gradient vanishes when th
 discriminator rejects the fakes; ``g_loss_nonsaturating`` is the ``-log D(G(z))`` fix. (Some
 libraries call the latter "vanilla"; it is not the minimax loss.)
 
-Beyond the notes: the hinge loss (Lim & Ye 2017; Miyato et al. 2018) and the least-squares
-loss (LSGAN, Mao et al. 2017) act on raw scores like the Wasserstein critic. The f-GAN losses,
-one per f-divergence, live in ``gankit.fgan``.
+Beyond the original GAN and WGAN: the hinge loss (Lim & Ye 2017; Miyato et al. 2018) and the
+least-squares loss (LSGAN, Mao et al. 2017) act on raw scores like the Wasserstein critic. The
+f-GAN losses, one per f-divergence, live in ``gankit.fgan``.
 
 References:
     docs/theory.md §3 (the GAN game, saturation) and §5 (the Wasserstein critic).
