@@ -295,3 +295,20 @@ def test_a_run_until_its_time_limit_reports_the_limit_not_a_step_count(tmp_path,
     text = (run / "report.html").read_text()
     assert "of a run until its 1 s time limit" in text
     assert "1000000000" not in text and "1000000000" not in (run / "config.toml").read_text()
+
+
+def test_a_report_of_an_older_run_folder_reads_it_as_its_run_was(tmp_path, capsys):
+    run = tmp_path / "old"
+    assert main(["train", "--out", str(run), *TINY]) == 0
+    toml = run / "config.toml"
+    # As gankit wrote it before config_format: until-the-time-limit was steps = 1000000000.
+    lines = [
+        "steps = 1000000000" if line.startswith("steps") else line
+        for line in toml.read_text().splitlines()
+        if not line.startswith(("config_format", "r1_every", "time_limit"))
+    ]
+    toml.write_text("\n".join([*lines, "time_limit = 30.0"]) + "\n")
+    assert main(["report", str(run)]) == 0
+    capsys.readouterr()
+    text = (run / "report.html").read_text()
+    assert "of a run until its 30 s time limit" in text and "1000000000" not in text

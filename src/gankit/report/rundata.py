@@ -15,6 +15,8 @@ from typing import Any
 
 from gankit.errors import GankitError
 from gankit.runfolder import RunPaths, figure_step, read_metrics
+from gankit.training.config import FORMAT
+from gankit.training.migrate import migrate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +55,15 @@ class RunFolder:
         return figure_step(self.frames[-1]) if self.frames else None
 
 
+def _as_current(config: dict[str, Any], paths: RunPaths) -> dict[str, Any]:
+    """A run's configuration as the current format reads it (an older folder's keys get the
+    values its run trained with), or as written when it is not a whole configuration."""
+    try:
+        return {"config_format": FORMAT, **migrate(config, str(paths.config))}
+    except GankitError:
+        return config
+
+
 def read_run_folder(path: str | Path) -> RunFolder:
     """Everything a report shows of the run in ``path``.
 
@@ -70,7 +81,7 @@ def read_run_folder(path: str | Path) -> RunFolder:
     if paths.config.is_file():
         text = paths.config.read_text(errors="replace")
         try:
-            run.config = tomllib.loads(text)
+            run.config = _as_current(tomllib.loads(text), paths)
         except tomllib.TOMLDecodeError as error:
             run.notes["config"] = f"config.toml is not valid TOML ({error})."
         comments = [line[1:].strip() for line in text.splitlines() if line.startswith("#")]

@@ -17,6 +17,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gankit.data import make_data
 from gankit.runfolder import RunPaths, remove_temporaries, trim_metrics
@@ -66,7 +67,7 @@ def train(
         paths.root.mkdir(parents=True, exist_ok=True)
         write_toml(config, paths.config, _run_facts(config, hardware, dist))
     with distributed.lost_processes(dist):
-        run = _started(config, hardware, dist, paths, resume)
+        run = _started(config, hardware, dist, paths, resume, dataset)
     shard = distributed.Shard(dataset, dist)  # batches drawn whole, this process's rows kept
     status, started = "completed", time.perf_counter()
     sinks = Sinks(paths, run, progress=progress, resumed=resume, started=started)
@@ -100,7 +101,12 @@ def _prepared(
 
 
 def _started(
-    config: TrainConfig, hardware: Hardware, dist: Dist, paths: RunPaths, resume: bool
+    config: TrainConfig,
+    hardware: Hardware,
+    dist: Dist,
+    paths: RunPaths,
+    resume: bool,
+    dataset: Any,
 ) -> RunState:
     """A fresh run, or the run of the newest checkpoint (metrics logged after it dropped),
     made data-parallel over the processes."""
@@ -108,11 +114,11 @@ def _started(
         if dist.is_main:
             remove_temporaries(paths.checkpoints)
         state = distributed.agree(dist, lambda: load_latest(paths))  # every process reads it
-        run = restore_run(config, hardware, state, dist)
+        run = restore_run(config, hardware, state, dist, dataset=dataset)
         if dist.is_main:
             trim_metrics(paths.metrics, run.step)
     else:
-        run = new_run(config, hardware, dist)
+        run = new_run(config, hardware, dist, dataset=dataset)
     parallelize(run)
     return run
 

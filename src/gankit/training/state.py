@@ -121,10 +121,16 @@ def _seeded_streams(seed: int, device: torch.device, rank: int = 0) -> dict[str,
     return streams
 
 
-def new_run(config: TrainConfig, hardware: Hardware, dist: Dist = SINGLE) -> RunState:
+def new_run(
+    config: TrainConfig, hardware: Hardware, dist: Dist = SINGLE, *, dataset: Any = None
+) -> RunState:
     """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams; for
-    process ``dist.rank`` of ``dist.world_size`` (models not yet wrapped: :func:`parallelize`)."""
-    dataset = make_data(config.data)
+    process ``dist.rank`` of ``dist.world_size`` (models not yet wrapped: :func:`parallelize`).
+
+    ``dataset`` is ``config.data`` already loaded (it sets the models' shapes); by default it
+    is loaded here.
+    """
+    dataset = make_data(config.data) if dataset is None else dataset
     with seeded(config.seed):  # the weight initialisation, and the caller's RNG left alone
         generator, critic = build_models(config, data_shape(dataset))
     generator.to(hardware.device)
@@ -183,7 +189,12 @@ def state_dict(run: RunState, epsilon_by_rank: list[torch.Tensor] | None = None)
 
 
 def restore_run(
-    config: TrainConfig, hardware: Hardware, state: dict[str, Any], dist: Dist = SINGLE
+    config: TrainConfig,
+    hardware: Hardware,
+    state: dict[str, Any],
+    dist: Dist = SINGLE,
+    *,
+    dataset: Any = None,
 ) -> RunState:
     """Rebuild a run from a checkpoint written by :func:`state_dict`, as process ``dist.rank``
     of any number of processes.
@@ -193,7 +204,7 @@ def restore_run(
     starts a fresh one, seeded from its rank and the step. So the continuation is
     bit-identical only with the number of processes that wrote the checkpoint.
     """
-    run = new_run(config, hardware, dist)
+    run = new_run(config, hardware, dist, dataset=dataset)
     run.generator.load_state_dict(state["generator"])
     run.critic.load_state_dict(state["critic"])
     if run.ema is not None and state.get("ema") is not None:
