@@ -22,7 +22,7 @@ from gankit.training.config import TrainConfig
 from gankit.training.configure import saved_config
 from gankit.training.state import build_models, data_shape
 
-__all__ = ["draw_samples", "evaluate_run", "generate", "load_run"]
+__all__ = ["draw_samples", "evaluate_run", "generate", "load_critic", "load_run"]
 
 EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
 
@@ -38,11 +38,23 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[st
     require_run(paths)
     state = load_latest(paths)
     config = saved_config(state["config"], f"the checkpoint of {paths.root}")
-    with seeded(config.seed):  # the weights are loaded over these: only the shapes matter
-        generator, _ = build_models(config, data_shape(make_data(config.data)))
+    generator, _ = _empty_models(config)
     weights = state["ema"] if state.get("ema") is not None else state["generator"]
     generator.load_state_dict(weights)
     return config, standing_statistics(generator, config.latent_dim), state
+
+
+def load_critic(config: TrainConfig, state: dict[str, Any]) -> torch.nn.Module:
+    """The critic (or discriminator) of a checkpoint loaded by :func:`load_run`, in eval mode."""
+    _, critic = _empty_models(config)
+    critic.load_state_dict(state["critic"])
+    return critic.eval()
+
+
+def _empty_models(config: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """A run's networks, to load weights over: only their shapes matter."""
+    with seeded(config.seed):  # no side effect on torch's global generator
+        return build_models(config, data_shape(make_data(config.data)))
 
 
 def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int = 0) -> np.ndarray:
