@@ -1,9 +1,13 @@
 """Shared test fixtures: a fixed seed and a private cache folder for every test, one tolerance
-helper."""
+helper, and the headless Chromium that renders the HTML pages (with a line in pytest's summary
+saying whether it ran)."""
 
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -26,6 +30,50 @@ def _seed_everything() -> None:
     """Tests that forget to pass a generator still run the same way every time."""
     torch.manual_seed(0)
     np.random.seed(0)  # noqa: NPY002 - the legacy global RNG, in case a library uses it
+
+
+CHROMIUM_MISSING = "no chromium on PATH"
+_CHROMIUM_VERSION = pytest.StashKey[str]()
+_CHROMIUM_TESTS = pytest.StashKey[set[str]]()
+
+
+@pytest.fixture(scope="session")
+def _chromium_found(pytestconfig: pytest.Config) -> str:
+    """The browser's path; skip without one, or fail where GANKIT_REQUIRE_CHROMIUM=1 (CI)."""
+    names = ("chromium", "chromium-browser", "google-chrome")
+    browser = next((path for path in map(shutil.which, names) if path), None)
+    if browser is None:
+        if os.environ.get("GANKIT_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"{CHROMIUM_MISSING}, and GANKIT_REQUIRE_CHROMIUM=1 requires it")
+        pytest.skip(CHROMIUM_MISSING)
+    version = subprocess.run([browser, "--version"], capture_output=True, text=True, timeout=60)
+    pytestconfig.stash[_CHROMIUM_VERSION] = version.stdout.strip() or browser
+    return browser
+
+
+@pytest.fixture
+def chromium(_chromium_found: str, request: pytest.FixtureRequest) -> str:
+    """Headless Chromium's path, for a test that renders a page."""
+    request.config.stash.setdefault(_CHROMIUM_TESTS, set()).add(request.node.nodeid)
+    return _chromium_found
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """One line: how many tests rendered pages in which Chromium, or how to make them run."""
+    stats = terminalreporter.stats
+    skipped = [r for r in stats.get("skipped", []) if CHROMIUM_MISSING in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"headless-browser check skipped ({len(skipped)} tests): install Debian's chromium "
+            "(apt-get install chromium) to run it"
+        )
+    ran = config.stash.get(_CHROMIUM_TESTS, set())
+    if ran:
+        passed = sum(r.nodeid in ran and r.when == "call" for r in stats.get("passed", []))
+        terminalreporter.write_line(
+            f"headless-browser check: {passed} of {len(ran)} tests passed in "
+            f"{config.stash[_CHROMIUM_VERSION]}"
+        )
 
 
 def close(actual: float, expected: float, *, rel: float = 1e-9, abs_: float = 1e-12) -> bool:

@@ -1,7 +1,9 @@
 """Run reports, comparison pages and their command line: self-contained pages that show a run.
 
 Pages are checked structurally (every image a data URI that decodes to a PNG or GIF, the
-configuration and eval tables) and, where Chromium is installed, rendered headless.
+configuration and eval tables) and, where Chromium is installed, rendered headless: every image
+decodes, no script or load error, and the screenshot is not blank (the check is itself tested
+on a faulty page and an empty one).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from PIL import Image
 
 from gankit.cli import main
 from gankit.report import write_report
+from gankit.studies.runner import run_study, write_index
 
 TINY = [
     "--data",
@@ -252,37 +256,116 @@ def test_compare_errors_exit_2_with_one_line(runs, tmp_path, capsys, argv, messa
     assert not (tmp_path / "c.html").exists()
 
 
-def _chromium() -> str | None:
-    return next(
-        (b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
-    )
+# Put first in <head> of a copy of the page: collects script errors, console errors and failed
+# loads, then on load logs them with the count of images that did not decode.
+PROBE = """<script>
+const probeErrors = [];
+addEventListener("error", e => probeErrors.push(e.message || "failed to load "
+  + (e.target.src || e.target.href || e.target.tagName).slice(0, 80)), true);
+addEventListener("unhandledrejection", e => probeErrors.push("rejected: " + e.reason));
+const consoleError = console.error;
+console.error = (...args) => { probeErrors.push(args.join(" ")); consoleError(...args); };
+addEventListener("load", () => {
+  const broken = [...document.images].filter(i => !i.complete || i.naturalWidth === 0);
+  console.log("probe " + JSON.stringify(
+    {images: document.images.length, broken: broken.length, errors: probeErrors}));
+});
+</script>"""
 
 
-def test_report_renders_in_headless_chromium(runs, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no chromium on PATH: install chromium to render the report headless")
-    page_path = runs["gp"] / "report.html"
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--screenshot={shot}",
-            "--window-size=1200,3000",
-            page_path.resolve().as_uri(),
-        ],
-        check=True,
+@dataclass
+class Rendered:
+    """What headless Chromium made of a page."""
+
+    images: int
+    broken: int  # images that did not load or decode (naturalWidth 0)
+    errors: list[str]  # script errors, console.error calls, failed loads
+    pixels: np.ndarray = field(repr=False)  # the screenshot, grey levels 0..255
+
+    @property
+    def blank(self) -> bool:
+        """Fewer than 1 pixel in 1000 differs from the most common grey (the background)."""
+        levels = np.bincount(self.pixels.astype(np.uint8).ravel(), minlength=256)
+        return levels.sum() - levels.max() < self.pixels.size / 1000
+
+
+def render(browser: str, page_path: Path, tmp_path: Path) -> Rendered:
+    """Render a probed copy of ``page_path`` in ``tmp_path``: a page that is not self-contained
+    (a relative link to a file) fails to load it there."""
+    text = page_path.read_text()
+    assert text.count("<head>") == 1
+    probed = tmp_path / f"probed-{page_path.name}"
+    probed.write_text(text.replace("<head>", "<head>" + PROBE))
+    shot = tmp_path / f"{page_path.stem}.png"
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr"]
+    command += ["--v=0", "--virtual-time-budget=5000", "--window-size=1200,2000"]
+    done = subprocess.run(
+        [*command, f"--screenshot={shot}", probed.resolve().as_uri()],
         capture_output=True,
-        timeout=120,
+        text=True,
+        timeout=60,
     )
+    found = re.search(r'"probe (\{.*\})", source:', done.stderr)
+    assert done.returncode == 0 and found, done.stderr[-2000:]
+    report = json.loads(found.group(1))
     with Image.open(shot) as image:
         pixels = np.asarray(image.convert("L"), dtype=float)
-    assert pixels.var() > 100  # text, tables and figures, not a blank page
-    page = Page(page_path.read_text())
-    assert sum(i["src"].startswith("data:") for i in page.images) == len(GP_PANELS) + 2
+    return Rendered(report["images"], report["broken"], report["errors"], pixels)
+
+
+def test_render_check_catches_broken_images_and_script_errors(chromium, tmp_path):
+    good = io.BytesIO()
+    Image.new("RGB", (200, 100), "red").save(good, format="PNG")
+    cut = good.getvalue()[:40]  # a PNG cut short: the browser cannot decode it
+    images = "".join(
+        f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        for png in (good.getvalue(), cut)
+    )
+    faulty = tmp_path / "faulty.html"
+    faulty.write_text(
+        f"<!doctype html><html><head></head><body><h1>faulty</h1>{images}"
+        '<img src="missing.png"><script>throw new Error("boom")</script>'
+        '<script>console.error("said so")</script></body></html>'
+    )
+    shown = render(chromium, faulty, tmp_path)
+    assert (shown.images, shown.broken) == (3, 2) and not shown.blank
+    assert len(shown.errors) == 4  # the cut PNG, missing.png, the throw and console.error
+    assert any("missing.png" in e for e in shown.errors) and any("boom" in e for e in shown.errors)
+    assert "said so" in shown.errors
+
+
+def test_render_check_calls_an_empty_page_blank(chromium, tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_text("<!doctype html><html><head></head><body></body></html>")
+    shown = render(chromium, empty, tmp_path)
+    assert shown.blank and (shown.images, shown.broken, shown.errors) == (0, 0, [])
+
+
+def assert_renders(shown: Rendered, images: int) -> None:
+    assert (shown.images, shown.broken, shown.errors) == (images, 0, [])
+    assert not shown.blank
+
+
+def test_report_renders_in_headless_chromium(runs, chromium, tmp_path):
+    shown = render(chromium, runs["gp"] / "report.html", tmp_path)
+    assert_renders(shown, images=len(GP_PANELS) + 2)
+
+
+@pytest.mark.slow
+def test_compare_page_renders_in_headless_chromium(runs, chromium, tmp_path, capsys):
+    out = tmp_path / "compare.html"
+    assert main(["compare", str(runs["gp"]), str(runs["ns"]), "--out", str(out)]) == 0
+    capsys.readouterr()
+    shown = render(chromium, out, tmp_path)
+    assert_renders(shown, images=len(GP_PANELS) + 1 + 2)  # nsgan adds D(real), D(fake)
+
+
+@pytest.mark.slow
+def test_studies_index_renders_in_headless_chromium(chromium, tmp_path):
+    result = run_study("optimal-discriminator", tmp_path / "optimal-discriminator", quick=True)
+    write_index([result], tmp_path)
+    shown = render(chromium, tmp_path / "index.html", tmp_path)
+    assert_renders(shown, images=len(result.figures))
 
 
 @pytest.mark.slow
