@@ -237,6 +237,24 @@ def test_two_processes_resume_bit_identically(two_processes):
 
 
 @pytest.mark.slow
+def test_tensorboard_shows_the_critic_scores_of_the_whole_global_batch(two_processes):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    folder, _ = two_processes
+    events = EventAccumulator(str(folder / "straight" / "tensorboard"), {"histograms": 0})
+    events.Reload()
+    lines = (folder / "straight" / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    real, fake = events.Histograms("critic/real"), events.Histograms("critic/fake")
+    assert [e.step for e in real] == [e.step for e in fake] == [r["step"] for r in records]
+    for r, f, record in zip(real, fake, records, strict=True):
+        r, f = r.histogram_value, f.histogram_value
+        assert r.num == f.num == TINY["batch_size"]  # both processes' rows, not rank 0's 8
+        assert r.sum / r.num - f.sum / f.num == pytest.approx(record["w_estimate"], rel=1e-5)
+
+
+@pytest.mark.slow
 def test_weights_clipping_and_the_ema_stay_identical_in_both_processes(two_processes):
     _, ranks = two_processes
     first, second = (rank["weights"] for rank in ranks)

@@ -302,6 +302,16 @@ def mean_over_processes(
     return dict(zip(values, stacked / dist.world_size, strict=True))
 
 
+def gather_rows(dist: Dist, part: torch.Tensor) -> torch.Tensor:
+    """Every process's rows of a global batch (``part`` of equal size in each), in rank order:
+    the rows one process would hold."""
+    if not dist.active:
+        return part
+    parts = [torch.empty_like(part) for _ in range(dist.world_size)]
+    torch.distributed.all_gather(parts, part.contiguous())
+    return torch.cat(parts)
+
+
 def earliest_nonfinite(
     dist: Dist, first_bad_step: torch.Tensor, bad_losses: torch.Tensor
 ) -> tuple[int, float, float]:

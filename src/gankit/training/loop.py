@@ -30,7 +30,7 @@ from gankit.training.signals import StopSignals
 from gankit.training.sinks import Sinks
 from gankit.training.snapshot import FigureWriter, snapshot
 from gankit.training.state import RunState, new_run, parallelize, restore_run, state_dict
-from gankit.training.step import check_finite, train_step
+from gankit.training.step import SCORES, check_finite, train_step
 
 __all__ = ["TrainResult", "train"]
 
@@ -75,14 +75,18 @@ def train(
         while config.step_limit is None or run.step < config.step_limit:
             measure = (run.step + 1) % config.log_every == 0 or run.step + 1 == config.steps
             values = train_step(run, shard, measure)
+            record = scores = None
             if measure:
-                values = distributed.mean_over_processes(dist, values, hardware.device)
-            sinks.after_step(run.step, values if measure else None)
+                scores = {key: distributed.gather_rows(dist, values.pop(key)) for key in SCORES}
+                record = distributed.mean_over_processes(dist, values, hardware.device)
+            sinks.after_step(run.step, record, scores)
             stop = distributed.agree_on_stop(dist, _stop_reason(config, signals, started))
             last = stop is not None or run.step == config.steps
             due = run.step % config.sample_every == 0 or last
             if figures is not None and dist.is_main and due:
-                figures(snapshot(run, dataset, paths))
+                shot = snapshot(run, dataset, paths)
+                figures(shot)
+                sinks.after_figure(shot.step, shot.path)
             if _checkpoint_due(config, run.step) or last:
                 _save(run, paths)
             if stop:

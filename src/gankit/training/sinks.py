@@ -1,5 +1,10 @@
 """Where a run's logged numbers go: ``metrics.jsonl``, TensorBoard and the progress bar.
 
+TensorBoard gets every logged scalar, the resolved configuration (the text of ``config.toml``,
+at the step each call of the loop starts from), histograms of the critic's raw scores of the
+real and generated batch on every logged step (``critic/real``, ``critic/fake``), and each
+sample figure (``samples``), read back from the PNG the figure writer wrote.
+
 Only rank 0 writes (under ``torchrun`` the other processes get a :class:`Sinks` that does
 nothing). :class:`Sinks` is a context manager: it closes the TensorBoard writer and the bar
 however the loop ends, so a run that diverged or was interrupted still flushes its events.
@@ -11,7 +16,11 @@ import importlib.util
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
 
 from gankit.runfolder import RunPaths, append_metrics
 from gankit.training.state import RunState
@@ -29,6 +38,8 @@ class Sinks:
         progress: show a progress bar.
         resumed: events TensorBoard holds past the starting step are purged (they are redone).
         started: ``time.perf_counter()`` when training started: records hold ``time`` since.
+
+    ``paths.config`` must already be written: TensorBoard shows it.
     """
 
     def __init__(
@@ -37,6 +48,9 @@ class Sinks:
         main, start = run.dist.is_main, run.step
         self._metrics = paths.metrics if main else None
         self._board = _open_board(paths, start if resumed else None) if main else None
+        if self._board is not None:
+            config = paths.config.read_text(encoding="utf-8")
+            self._board.add_text("config", f"```toml\n{config}\n```", start)
         self._bar = _progress_bar(start, run.config.step_limit) if progress and main else None
         self._started = self._interval_start = started
         self._interval_steps = 0
@@ -47,9 +61,15 @@ class Sinks:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def after_step(self, step: int, values: dict[str, Any] | None) -> None:
+    def after_step(
+        self,
+        step: int,
+        values: dict[str, Any] | None,
+        scores: dict[str, torch.Tensor] | None = None,
+    ) -> None:
         """Count a finished step; with ``values`` (a measured step) log them as one record,
-        with ``sec_per_step`` over the steps since the last record."""
+        with ``sec_per_step`` over the steps since the last record, and the step's critic
+        ``scores`` (``gankit.training.step.SCORES``) as histograms."""
         self._interval_steps += 1
         if values is not None:
             now = time.perf_counter()
@@ -58,8 +78,22 @@ class Sinks:
             record["time"] = now - self._started
             self._interval_start, self._interval_steps = now, 0
             self._write(record)
+        if scores is not None and self._board is not None:
+            for key, tag in _HISTOGRAMS.items():
+                self._board.add_histogram(tag, scores[key].float().cpu(), step)
         if self._bar is not None:
             self._bar.update(1)
+
+    def after_figure(self, step: int, path: Path) -> None:
+        """Show the sample figure of ``step``, a PNG the figure writer has just written to
+        ``path``, in TensorBoard (nothing if it wrote none)."""
+        if self._board is None or not path.is_file():
+            return
+        from PIL import Image
+
+        with Image.open(path) as picture:
+            pixels = np.asarray(picture.convert("RGB"))
+        self._board.add_image("samples", pixels, step, dataformats="HWC")
 
     def _write(self, record: dict[str, Any]) -> None:
         if self._metrics is not None:
@@ -79,16 +113,22 @@ class Sinks:
             self._board = None
 
 
+_HISTOGRAMS = {"real_scores": "critic/real", "fake_scores": "critic/fake"}
+
+
 def _open_board(paths: RunPaths, resumed_at: int | None) -> Any:
     """A TensorBoard writer under ``tensorboard/`` when tensorboard is installed.
 
-    On resume, events logged after the checkpoint's step are purged (they will be redone).
+    On resume, events logged after the checkpoint's step are purged (they will be redone);
+    those of the step itself stay, as its record stays in ``metrics.jsonl``.
     """
     if importlib.util.find_spec("tensorboard") is None:
         return None
     from torch.utils.tensorboard import SummaryWriter
 
-    return SummaryWriter(str(paths.tensorboard), purge_step=resumed_at)
+    # TensorBoard hides the events at and after purge_step: the first step redone.
+    purge_step = None if resumed_at is None else resumed_at + 1
+    return SummaryWriter(str(paths.tensorboard), purge_step=purge_step)
 
 
 def _postfix(record: dict[str, Any]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from gankit.training.config import TrainConfig
 from gankit.training.state import RunState
 
 __all__ = [
+    "SCORES",
     "TrainingDiverged",
     "check_finite",
     "critic_steps",
@@ -29,6 +30,10 @@ __all__ = [
     "generator_step",
     "train_step",
 ]
+
+
+# A measured step's raw critic scores of its last critic batch, shape (batch,): not scalars to log
+SCORES = ("real_scores", "fake_scores")
 
 
 class TrainingDiverged(GankitError):
@@ -39,7 +44,8 @@ def train_step(run: RunState, data: Any, measure: bool) -> dict[str, Any]:
     """Generator step ``run.step`` with its critic steps; ``run.step`` goes up by one.
 
     ``data`` draws ``sample(n, rng)`` batches. Returns the step's losses, penalty and the
-    critic's estimates as detached tensors (and, when ``measure``, the gradient norms).
+    critic's estimates as detached tensors (and, when ``measure``, the gradient norms and the
+    last critic batch's raw :data:`SCORES`).
     A non-finite loss is remembered without a host sync; on a measured step the run
     raises :class:`TrainingDiverged` if one occurred since the last check (every process of a
     ``torchrun`` job at once).
@@ -116,6 +122,9 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
     out["d_loss"] = loss.detach()
     out["penalty"] = penalty.detach()
     out.update(objectives.critic_estimates(config, real_scores, fake_scores))
+    if measure:  # the scores the logged loss and estimates came from, for histograms
+        out["real_scores"] = real_scores.detach().reshape(-1)
+        out["fake_scores"] = fake_scores.detach().reshape(-1)
     return out
 
 
