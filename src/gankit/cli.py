@@ -153,13 +153,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gankit.runfolder import atomic_write
+    from gankit.runfolder import atomic_write, output_file
     from gankit.runs import generate, load_run
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
+    if Path(args.out).suffix not in (".npy", ".png"):
         raise GankitError(f"--out must end in .npy or .png, got {args.out!r}")
     config, generator, _ = load_run(args.run_dir)
+    out = output_file(args.out)  # its missing folders are made
     samples = generate(config, generator, args.n, args.seed)
     if out.suffix == ".npy":
         atomic_write(out, lambda stream: np.save(stream, samples))
