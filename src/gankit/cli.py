@@ -153,13 +153,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gankit.runfolder import atomic_write
+    from gankit.runfolder import atomic_write, output_file
     from gankit.runs import generate, load_run
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
+    if Path(args.out).suffix not in (".npy", ".png"):
         raise GankitError(f"--out must end in .npy or .png, got {args.out!r}")
     config, generator, _ = load_run(args.run_dir)
+    out = output_file(args.out)  # its missing folders are made
     samples = generate(config, generator, args.n, args.seed)
     if out.suffix == ".npy":
         atomic_write(out, lambda stream: np.save(stream, samples))
@@ -187,7 +187,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr)
 
-    result = evaluate_run(args.run_dir, args.n, args.seed, log=log, features=args.features)
+    result = evaluate_run(
+        args.run_dir, args.n, args.seed, log=log, features=args.features, progress=not args.quiet
+    )
     if args.json:
         print(json.dumps(result))
     else:
@@ -244,7 +246,9 @@ def _cmd_study(args: argparse.Namespace) -> int:
         print(message, file=sys.stderr)
 
     if args.name == "all":
-        results = run_all(args.out, seed=args.seed, quick=args.quick, log=log)
+        results = run_all(
+            args.out, seed=args.seed, quick=args.quick, log=log, progress=not args.quiet
+        )
         log(f"gankit: index at {args.out}/index.html")
         return 0 if all(r.holds for r in results) else 1
     get_study(args.name)  # unknown names fail before any folder is made
@@ -382,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(
+        "--quiet", action="store_true", help="no progress bar (while the classifier trains)"
+    )
+    evaluate.add_argument(
         "--features",
         choices=("classifier", "inception"),
         default="classifier",
@@ -436,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     study.add_argument("--quick", action="store_true", help="a small, fast version (tests)")
     study.add_argument("--list", action="store_true", help="name every study with its claim")
+    study.add_argument("--quiet", action="store_true", help="no progress bar (study all)")
     study.set_defaults(run=_cmd_study)
     return parser
 

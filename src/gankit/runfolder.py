@@ -43,6 +43,10 @@ __all__ = [
     "atomic_write_text",
     "commit",
     "figure_step",
+    "make_folder",
+    "named_path",
+    "output_file",
+    "output_folder",
     "read_metrics",
     "read_toml",
     "remove_temporaries",
@@ -142,6 +146,53 @@ def figure_step(path: Path) -> int | None:
     """
     found = _FIGURE.fullmatch(path.name)
     return int(found.group(1)) if found else None
+
+
+# --- output paths ------------------------------------------------------------------------------
+
+
+def named_path(value: str | os.PathLike[str], name: str, kind: str = "folder") -> Path:
+    """``value`` as a path; a blank one is refused (``Path("")`` is the current folder)."""
+    if not os.fspath(value).strip():
+        raise GankitError(f"{name} must name a {kind}, got {os.fspath(value)!r}")
+    return Path(value)
+
+
+def make_folder(path: Path, label: str) -> Path:
+    """Create the folder ``path`` with its parents; a file in the way (or any other reason it
+    cannot be made) is a :class:`GankitError` that names ``label`` and the reason."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        in_the_way = next((p for p in (path, *path.parents) if p.is_file()), None)
+        why = f"{in_the_way} is a file" if in_the_way else error.strerror or str(error)
+        raise GankitError(f"cannot create {label}: {why}") from None
+    return path
+
+
+def output_folder(value: str | os.PathLike[str], name: str = "--out") -> Path:
+    """The folder ``value`` to write into, made with its parents.
+
+    Raises:
+        GankitError: ``value`` is blank, a file, or under a file.
+    """
+    path = named_path(value, name)
+    if path.exists() and not path.is_dir():
+        raise GankitError(f"{name} {path} exists and is not a folder")
+    return make_folder(path, f"{name} {path}")
+
+
+def output_file(value: str | os.PathLike[str], name: str = "--out") -> Path:
+    """The file ``value`` to write, its folder made with its parents.
+
+    Raises:
+        GankitError: ``value`` is blank, a folder, or under a file.
+    """
+    path = named_path(value, name, "file")
+    if path.is_dir():
+        raise GankitError(f"{name} {path} is a folder; expected a file")
+    make_folder(path.parent, f"the folder of {name} {path}")
+    return path
 
 
 # --- atomic writes ---------------------------------------------------------------------------

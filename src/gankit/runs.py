@@ -79,13 +79,15 @@ def evaluate_run(
     *,
     log: Any = print,
     features: str = "classifier",
+    progress: bool = True,
 ) -> dict[str, Any]:
     """The metrics of a run (toy or image set) against real data; writes ``eval.json``.
 
     Toy sets are scored against ``n`` fresh samples (``gankit.metrics.evaluate_toy``); image
     sets against ``n`` real images drawn without replacement (all of them when the set is
     smaller), with the distances in ``features`` (``"classifier"`` or ``"inception"``; toy
-    sets ignore it; ``gankit.metrics.evaluate_images``).
+    sets ignore it; ``gankit.metrics.evaluate_images``). ``progress``: a bar on stderr while
+    the evaluation classifier of an image set trains.
     """
     from gankit.metrics import evaluate_images, evaluate_toy
 
@@ -98,7 +100,10 @@ def evaluate_run(
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
     if isinstance(dataset, ImageSet):
         images = torch.from_numpy(samples)
-        result.update(evaluate_images(images, dataset, seed=seed, log=log, features=features))
+        scores = evaluate_images(
+            images, dataset, seed=seed, log=log, features=features, progress=progress
+        )
+        result.update(scores)
     else:
         fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
         real = dataset.sample(n, fresh).numpy()

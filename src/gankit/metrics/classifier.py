@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gankit._progress import progress_bar
 from gankit._random import seeded
 from gankit.data.images import ImageSet
 from gankit.errors import GankitError
@@ -72,8 +73,9 @@ class Classifier(nn.Module):
         return self.head(self.body(x))  # (B, n_classes) logits
 
 
-def _fit(dataset: ImageSet, seed: int, log: Any) -> tuple[Classifier, float]:
-    """Train on 90 % of the labelled images; return the net and its held-out accuracy."""
+def _fit(dataset: ImageSet, seed: int, log: Any, progress: bool) -> tuple[Classifier, float]:
+    """Train on 90 % of the labelled images (with ``progress``, a bar over every batch of
+    every epoch); return the net and its held-out accuracy."""
     assert dataset.labels is not None
     rng = torch.Generator().manual_seed(seed)
     images, labels = dataset.images, torch.from_numpy(dataset.labels)
@@ -84,13 +86,17 @@ def _fit(dataset: ImageSet, seed: int, log: Any) -> tuple[Classifier, float]:
         net = Classifier(dataset.shape, dataset.n_classes)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     log(f"gankit: training the evaluation classifier on {len(train)} images of {dataset.spec}")
-    for _ in range(EPOCHS):
-        for batch in torch.randperm(len(train), generator=rng).split(BATCH):
-            index = train[batch]
-            loss = nn.functional.cross_entropy(net(images[index]), labels[index])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+    total = EPOCHS * -(-len(train) // BATCH)
+    with progress_bar(total, "classifier", unit="batch", enabled=progress) as bar:
+        for epoch in range(EPOCHS):
+            bar.set_postfix_str(f"epoch {epoch + 1}/{EPOCHS}", refresh=False)
+            for batch in torch.randperm(len(train), generator=rng).split(BATCH):
+                index = train[batch]
+                loss = nn.functional.cross_entropy(net(images[index]), labels[index])
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                bar.update(1)
     net.eval()
     with torch.no_grad():
         accuracy = (predict(net, images[test]) == labels[test].numpy()).mean()
@@ -98,9 +104,10 @@ def _fit(dataset: ImageSet, seed: int, log: Any) -> tuple[Classifier, float]:
 
 
 def load_classifier(
-    dataset: ImageSet, *, seed: int = 0, log: Any = print
+    dataset: ImageSet, *, seed: int = 0, log: Any = print, progress: bool = True
 ) -> tuple[Classifier, float]:
-    """The classifier of a labelled set and its held-out accuracy, trained once then cached.
+    """The classifier of a labelled set and its held-out accuracy, trained once (with
+    ``progress``, a bar on stderr) then cached.
 
     Raises:
         GankitError: the set has no labels.
@@ -118,7 +125,7 @@ def load_classifier(
             return net, float(state["accuracy"])
         except Exception:  # noqa: BLE001 - a damaged cache entry is retrained, not fatal
             pass
-    net, accuracy = _fit(dataset, seed, log)
+    net, accuracy = _fit(dataset, seed, log, progress)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         cached = {"weights": net.state_dict(), "accuracy": accuracy}

@@ -151,6 +151,7 @@ def evaluate_images(
     seed: int = 0,
     log: Any = print,
     features: str = "classifier",
+    progress: bool = True,
 ) -> dict[str, Any]:
     """``gankit eval``'s metrics of generated images (N, C, H, W) in [-1, 1] against the set.
 
@@ -160,7 +161,8 @@ def evaluate_images(
     precision/recall are taken in the classifier's features (``features="classifier"``) or in
     Inception-v3's (``"inception"``, :mod:`gankit.metrics.inception`, optional). A set without
     labels has no classifier: its class metrics are ``None`` and, unless Inception is asked
-    for, only sliced W1 and pixel-space precision/recall are given.
+    for, only sliced W1 and pixel-space precision/recall are given. ``progress``: a bar on
+    stderr while the classifier trains (once per data set: it is cached).
     """
     from gankit.wasserstein import sliced_wasserstein
 
@@ -185,7 +187,7 @@ def evaluate_images(
     else:
         from gankit.metrics.classifier import load_classifier, predict
 
-        net, accuracy = load_classifier(dataset, log=log)
+        net, accuracy = load_classifier(dataset, log=log, progress=progress)
         coverage = class_coverage(predict(net, samples), dataset.n_classes)
         result.update({key: coverage[key] for key in ("classes_total", "classes_covered")})
         result.update(class_kl_uniform=coverage["class_kl_uniform"])

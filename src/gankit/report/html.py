@@ -17,7 +17,7 @@ from gankit.report import page
 from gankit.report.animation import write_gif
 from gankit.report.curves import PANELS, Series, curve_panels
 from gankit.report.rundata import RunFolder, read_run_folder
-from gankit.runfolder import figure_step
+from gankit.runfolder import figure_step, output_file
 
 
 def _curves(runs: Sequence[Series], missing: str) -> str:
@@ -163,12 +163,10 @@ def write_compare(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
     """Write the comparison page of ``run_dirs`` to ``out``; returns its path.
 
     Raises:
-        GankitError: fewer than two folders, or one that is not a run folder.
+        GankitError: fewer than two folders, one that is not a run folder, or an ``out``
+            that is a folder or under a file (its missing folders are made).
     """
     if len(run_dirs) < 2:
         raise GankitError(f"compare needs at least 2 run folders, got {len(run_dirs)}")
-    out = Path(out)
-    if out.is_dir():
-        raise GankitError(f"--out {out} is a folder; expected a file such as compare.html")
     runs = [read_run_folder(d) for d in run_dirs]
-    return page.write_page(out, compare_page(runs))
+    return page.write_page(output_file(out), compare_page(runs))

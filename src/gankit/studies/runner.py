@@ -6,18 +6,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gankit._progress import progress_bar
 from gankit.report import page
-from gankit.runfolder import atomic_write_text
+from gankit.runfolder import atomic_write_text, output_folder
 from gankit.studies import STUDIES, get_study
 from gankit.studies._common import single_thread
 from gankit.studies._result import StudyResult, write_result
 
 
 def run_study(name: str, out: str | Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
-    """Run study ``name`` into ``out``: results.json, summary.md and its figures."""
+    """Run study ``name`` into ``out`` (made with its parents): results.json, summary.md and
+    its figures."""
     module = get_study(name)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     started = time.perf_counter()
     with single_thread():  # tiny networks: a second thread costs more than it gives
         result: StudyResult = module.run(out, seed=seed, quick=quick)
@@ -33,15 +34,21 @@ def run_all(
     seed: int = 0,
     quick: bool = False,
     log: Callable[[str], None] = print,
+    progress: bool = True,
 ) -> list[StudyResult]:
-    """Run every study into ``out/NAME`` and write ``out/index.md`` and ``out/index.html``."""
-    out = Path(out)
+    """Run every study into ``out/NAME`` and write ``out/index.md`` and ``out/index.html``;
+    with ``progress``, a bar on stderr ticks once per study."""
+    out = output_folder(out)  # a file in the way fails before the first study
     results = []
-    for name in STUDIES:
-        result = run_study(name, out / name, seed=seed, quick=quick)
-        verdict = "all claims hold" if result.holds else "SOME CLAIMS FAIL"
-        log(f"gankit: study {name}: {verdict} ({result.seconds:.1f} s)")
-        results.append(result)
+    with progress_bar(len(STUDIES), "studies", unit="study", enabled=progress) as bar:
+        for name in STUDIES:
+            bar.set_postfix_str(name)
+            result = run_study(name, out / name, seed=seed, quick=quick)
+            bar.update(1)
+            verdict = "all claims hold" if result.holds else "SOME CLAIMS FAIL"
+            with bar.external_write_mode():  # the line above the bar, not through it
+                log(f"gankit: study {name}: {verdict} ({result.seconds:.1f} s)")
+            results.append(result)
     write_index(results, out)
     return results
 

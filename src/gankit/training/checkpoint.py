@@ -30,7 +30,7 @@ class CheckpointWarning(UserWarning):
 
 def save_checkpoint(state: dict[str, Any], paths: RunPaths, *, keep_every: int = 0) -> Path:
     """Write ``checkpoints/latest.pt`` (the old one becomes ``previous.pt``) and, every
-    ``keep_every`` steps, ``checkpoints/step_N.pt``.
+    ``keep_every`` steps (step 0, the initial weights, excepted), ``checkpoints/step_N.pt``.
 
     The new file is complete on disk before any rename; a failed write (disk full, read-only
     folder) raises a :class:`GankitError` and leaves the existing checkpoints as they were.
@@ -45,7 +45,7 @@ def save_checkpoint(state: dict[str, Any], paths: RunPaths, *, keep_every: int =
         if paths.latest.exists():
             _keep_as_previous(paths.latest, paths.previous)
         commit(temporary, paths.latest)  # latest is never absent, for readers of a live run
-        if keep_every and step % keep_every == 0:
+        if keep_every and step > 0 and step % keep_every == 0:
             atomic_write(paths.kept_checkpoint(step), write)
     except OSError as error:
         raise GankitError(

@@ -15,14 +15,14 @@ from typing import Any
 
 from gankit.data import make_data
 from gankit.errors import GankitError
-from gankit.runfolder import RunPaths, read_toml
+from gankit.runfolder import RunPaths, named_path, read_toml
 from gankit.training import distributed
-from gankit.training.checkpoint import require_run
+from gankit.training.checkpoint import load_latest, require_run
 from gankit.training.config import RUN_CONTROLS, TrainConfig
 from gankit.training.configure import resolve, saved_config
 from gankit.training.distributed import Dist
 from gankit.training.hardware import Hardware, resolve_hardware
-from gankit.training.lock import run_lock
+from gankit.training.lock import refuse_if_in_use, run_lock
 from gankit.training.loop import TrainResult, train
 from gankit.training.snapshot import FigureWriter
 
@@ -44,13 +44,14 @@ def start_run(
     """Resolve the configuration, create the run folder and train.
 
     Raises:
-        GankitError: a bad configuration or data spec (before any folder is made), or an
-            ``out`` that already holds a run or is in use.
+        GankitError: a blank ``out``, a bad configuration or data spec (before any folder
+            is made), or an ``out`` that already holds a run, is in use or cannot be made.
     """
+    out = named_path(out, "--out")  # "" would be the current folder
     config = resolve(recipe, file_values, flag_values)
     # A bad data spec fails here, before any folder is made; the canonical spec is recorded.
     config = dataclasses.replace(config, data=make_data(config.data).spec)
-    paths = RunPaths(Path(out))
+    paths = RunPaths(out)
     if paths.root.exists() and not paths.root.is_dir():
         raise GankitError(f"--out {paths.root} exists and is not a folder")
     hardware = resolve_hardware(config.device, config.precision)
@@ -82,8 +83,15 @@ def resume_run(
     figures: FigureWriter | None = None,
 ) -> TrainResult:
     """Continue a run from its latest checkpoint; only run controls (steps, time limit,
-    device, logging intervals) may change."""
-    paths = RunPaths(Path(run_dir))
+    device, logging intervals) may change.
+
+    Raises:
+        GankitError: not a run folder, a run in use, a change that is not a run control, or
+            a step limit the checkpoint has already reached (the folder is left as it was).
+    """
+    paths = RunPaths(named_path(run_dir, "--resume"))
+    if not paths.has_checkpoint():
+        refuse_if_in_use(paths)  # a run before its first checkpoint is in use, not broken
     require_run(paths)  # not a run folder: an error before a lock is made in it
     values, source = read_toml(paths.config), str(paths.config)
     saved = saved_config(values, source)
@@ -97,13 +105,32 @@ def resume_run(
     hardware = resolve_hardware(config.device, config.precision)
     with _processes(hardware) as (dist, hardware), _lock(paths, dist):
         distributed.check_batch(config.batch_size, dist)
+        with distributed.lost_processes(dist):
+            checkpoint = distributed.agree(dist, lambda: load_latest(paths))  # every process
+        asked = f"--steps {config.steps}" if "steps" in changes else f"its steps = {config.steps}"
+        _require_steps_left(config, int(checkpoint["step"]), paths.root, asked)
         if dist.is_main:
             log(
                 f"gankit: resuming {paths.root} to {_budget(config)}; "
                 f"{hardware.reason}{_sharing(config, dist)}"
             )
         return train(
-            config, paths.root, resume=True, progress=progress, hardware=hardware, figures=figures
+            config,
+            paths.root,
+            resume=True,
+            checkpoint=checkpoint,
+            progress=progress,
+            hardware=hardware,
+            figures=figures,
+        )
+
+
+def _require_steps_left(config: TrainConfig, step: int, root: Path, asked: str) -> None:
+    """A resume must train: its step limit (``steps`` counts every step) lies past ``step``."""
+    if config.step_limit is not None and step >= config.step_limit:
+        raise GankitError(
+            f"{root} is already at step {step}, and {asked} trains no further: "
+            f"ask for more steps (the total, so more than {step})"
         )
 
 

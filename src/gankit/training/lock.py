@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gankit.errors import GankitError
-from gankit.runfolder import RunPaths
+from gankit.runfolder import RunPaths, make_folder
 
 
 def _alive(pid: int) -> bool:
@@ -32,11 +32,23 @@ def _holder(path: Path) -> int | None:
         return None
 
 
+def _in_use(run_dir: Path, pid: int) -> str:
+    return f"{run_dir} is in use by another gankit process (pid {pid})"
+
+
+def refuse_if_in_use(paths: RunPaths) -> None:
+    """The error :func:`run_lock` would give while another live process holds the folder,
+    without taking the lock or making anything."""
+    pid = _holder(paths.lock)
+    if pid and pid != os.getpid() and _alive(pid):
+        raise GankitError(_in_use(paths.root, pid))
+
+
 @contextlib.contextmanager
 def run_lock(paths: RunPaths) -> Iterator[None]:
     """Hold the run folder's ``.lock`` for the duration of the block."""
     run_dir, path = paths.root, paths.lock
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(run_dir, f"the run folder {run_dir}")
     for _ in range(2):
         try:
             handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -44,9 +56,7 @@ def run_lock(paths: RunPaths) -> Iterator[None]:
         except FileExistsError:
             pid = _holder(path)
             if pid and pid != os.getpid() and _alive(pid):
-                raise GankitError(
-                    f"{run_dir} is in use by another gankit process (pid {pid})"
-                ) from None
+                raise GankitError(_in_use(run_dir, pid)) from None
             path.unlink(missing_ok=True)  # stale: its writer is gone
     else:
         raise GankitError(f"cannot take the lock {path}")

@@ -50,15 +50,19 @@ def train(
     run_dir: str | Path,
     *,
     resume: bool = False,
+    checkpoint: dict[str, Any] | None = None,
     progress: bool = True,
     hardware: Hardware | None = None,
     figures: FigureWriter | None = None,
 ) -> TrainResult:
-    """Train ``config`` into ``run_dir``, or continue its newest checkpoint (``resume``).
+    """Train ``config`` into ``run_dir``, or continue its newest checkpoint (``resume``; or
+    ``checkpoint``, that checkpoint already loaded by the caller).
 
-    Stops at ``config.steps`` (never, with 0), after ``config.time_limit`` seconds or on
-    SIGINT/SIGTERM, each time with a checkpoint; hands the sample figures to ``figures``.
-    Raises :class:`~gankit.training.step.TrainingDiverged` when a loss is not finite.
+    A fresh run first writes a checkpoint of step 0, so its folder can be resumed however
+    it stops. Stops at ``config.steps`` (never, with 0), after ``config.time_limit`` seconds
+    or on SIGINT/SIGTERM, each time with a checkpoint; hands the sample figures to
+    ``figures``. Raises :class:`~gankit.training.step.TrainingDiverged` when a loss is not
+    finite.
     """
     paths, dist = RunPaths(Path(run_dir)), distributed.current()
     config, hardware = _prepared(config, dist, hardware)
@@ -67,7 +71,9 @@ def train(
         paths.root.mkdir(parents=True, exist_ok=True)
         write_toml(config, paths.config, _run_facts(config, hardware, dist))
     with distributed.lost_processes(dist):
-        run = _started(config, hardware, dist, paths, resume, dataset)
+        run = _started(config, hardware, dist, paths, resume, checkpoint, dataset)
+        if not resume:
+            _save(run, paths)  # step 0: from here on the folder is a run that resumes
     shard = distributed.Shard(dataset, dist)  # batches drawn whole, this process's rows kept
     status, started = "completed", time.perf_counter()
     sinks = Sinks(paths, run, progress=progress, resumed=resume, started=started)
@@ -110,6 +116,7 @@ def _started(
     dist: Dist,
     paths: RunPaths,
     resume: bool,
+    checkpoint: dict[str, Any] | None,
     dataset: Any,
 ) -> RunState:
     """A fresh run, or the run of the newest checkpoint (metrics logged after it dropped),
@@ -117,7 +124,9 @@ def _started(
     if resume:
         if dist.is_main:
             remove_temporaries(paths.checkpoints)
-        state = distributed.agree(dist, lambda: load_latest(paths))  # every process reads it
+        state = checkpoint
+        if state is None:
+            state = distributed.agree(dist, lambda: load_latest(paths))  # every process reads it
         run = restore_run(config, hardware, state, dist, dataset=dataset)
         if dist.is_main:
             trim_metrics(paths.metrics, run.step)

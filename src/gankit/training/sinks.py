@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gankit._progress import progress_bar
 from gankit.runfolder import RunPaths, append_metrics
 from gankit.training.state import RunState
 
@@ -51,7 +51,9 @@ class Sinks:
         if self._board is not None:
             config = paths.config.read_text(encoding="utf-8")
             self._board.add_text("config", f"```toml\n{config}\n```", start)
-        self._bar = _progress_bar(start, run.config.step_limit) if progress and main else None
+        # total None (no step limit): the clock, not a count, ends the run
+        total = run.config.step_limit
+        self._bar = progress_bar(total, "train", initial=start) if progress and main else None
         self._started = self._interval_start = started
         self._interval_steps = 0
 
@@ -136,18 +138,3 @@ def _postfix(record: dict[str, Any]) -> dict[str, str]:
     if "w_estimate" in record:
         shown["W"] = record["w_estimate"]
     return {k: f"{v:.3g}" if math.isfinite(v) else str(v) for k, v in shown.items()}
-
-
-def _progress_bar(start: int, step_limit: int | None) -> Any:
-    from tqdm import tqdm
-
-    # In a log file (not a terminal) redraw rarely, so CI logs stay readable.
-    interactive = sys.stderr.isatty()
-    return tqdm(
-        total=step_limit,  # None: the clock, not a count, ends the run
-        initial=start,
-        unit="it",
-        dynamic_ncols=True,
-        desc="train",
-        mininterval=0.1 if interactive else 15.0,
-    )

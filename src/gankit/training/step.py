@@ -165,7 +165,8 @@ def check_finite(run: RunState) -> None:
     """Raise :class:`TrainingDiverged` (in every process) if a loss was not finite in any.
 
     The message says what is on disk: the newest checkpoint's step (``run.saved_step``),
-    which holds the last good weights, or that no checkpoint was written.
+    which holds the last good weights, or that no checkpoint was written; and what to do: a
+    resume repeats the same steps and may not change the learning rate, so a new run.
     """
     bad, d_loss, g_loss = distributed.earliest_nonfinite(
         run.dist, run.first_bad_step, run.bad_losses
@@ -173,11 +174,10 @@ def check_finite(run: RunState) -> None:
     if bad < 0:
         return
     if run.saved_step is None:
-        kept = "no checkpoint was written before it: start again with a smaller --lr"
+        kept = "no checkpoint was written before it"
     else:
-        kept = (
-            f"the last good checkpoint (step {run.saved_step}) is kept: resume with a smaller --lr"
-        )
+        kept = f"the last good checkpoint (step {run.saved_step}) is kept"
     raise TrainingDiverged(
-        f"loss became non-finite at step {bad} (d_loss={d_loss}, g_loss={g_loss}); {kept}"
+        f"loss became non-finite at step {bad} (d_loss={d_loss}, g_loss={g_loss}); {kept}; "
+        "a resume would repeat the same steps: start a new run with a smaller --lr"
     )
