@@ -91,7 +91,7 @@ def resume(run_dir: str | Path, *, progress: bool = True, log: Log = print, **co
     from gankit.training.launch import resume_run
 
     result = resume_run(
-        run_dir, controls, progress=progress, log=log or _silent, figures=write_snapshot
+        run_dir, _with_lr(controls), progress=progress, log=log or _silent, figures=write_snapshot
     )
     return Run(result.run_dir, result)
 
@@ -110,20 +110,27 @@ def load(run_dir: str | Path) -> Run:
 
 
 def study(
-    name: str, *, out: str | Path, seed: int = 0, quick: bool = False, log: Log = print
+    name: str,
+    *,
+    out: str | Path,
+    seed: int = 0,
+    quick: bool = False,
+    progress: bool = True,
+    log: Log = print,
 ) -> StudyResult | list[StudyResult]:
     """Run study ``name`` (``gankit study --list``; ``"all"``: every study and an index page)
     into ``out``; returns its result (claims with measured values, ``holds``), or the list
-    of results for ``"all"``.
+    of results for ``"all"`` (with a bar that ticks once per study, and a line per study to
+    ``log``).
 
     Raises:
-        GankitError: an unknown study.
+        GankitError: an unknown study, or an ``out`` that cannot be made.
     """
     from gankit.studies import get_study
     from gankit.studies.runner import run_all, run_study
 
     if name == "all":
-        return run_all(out, seed=seed, quick=quick, log=log or _silent)
+        return run_all(out, seed=seed, quick=quick, log=log or _silent, progress=progress)
     get_study(name)  # an unknown name fails before any folder is made
     return run_study(name, out, seed=seed, quick=quick)
 
@@ -187,14 +194,56 @@ class Run:
         return generate(config, generator, check_int("n", n), seed)
 
     def evaluate(
-        self, n: int = 2000, seed: int = 0, *, features: str = "classifier", log: Log = print
+        self,
+        n: int = 2000,
+        seed: int = 0,
+        *,
+        features: str = "classifier",
+        progress: bool = True,
+        log: Log = print,
     ) -> dict[str, Any]:
-        """The scores of ``gankit eval --json`` (written to ``eval.json`` too)."""
+        """The scores of ``gankit eval --json`` (written to ``eval.json`` too). On images the
+        first evaluation trains gankit's classifier (a bar shows it) and caches it."""
         from gankit._validate import check_int
         from gankit.runs import evaluate_run
 
         n = check_int("n", n)
-        return evaluate_run(self.path, n, seed, log=log or _silent, features=features)
+        return evaluate_run(
+            self.path, n, seed, log=log or _silent, features=features, progress=progress
+        )
+
+    def write_samples(self, out: str | Path, n: int = 1000, seed: int = 0) -> Path:
+        """Write ``n`` samples to ``out`` (as ``gankit sample``): a ``.npy`` array, or a
+        ``.png`` (an image grid, or toy samples plotted over fresh real ones); returns the path.
+
+        Raises:
+            GankitError: ``out`` does not end in .npy or .png, or cannot be written.
+        """
+        import numpy as np
+
+        from gankit.runfolder import atomic_write, output_file
+
+        if Path(out).suffix not in (".npy", ".png"):
+            raise GankitError(f"--out must end in .npy or .png, got {str(out)!r}")
+        samples = self.sample(n, seed)
+        path = output_file(out)  # its missing folders are made
+        if path.suffix == ".npy":
+            atomic_write(path, lambda stream: np.save(stream, samples))
+        elif samples.ndim == 4:
+            from gankit.report.grid import save_grid
+
+            save_grid(samples, path)
+        else:
+            import torch
+
+            from gankit.data import make_toy
+            from gankit.report.figures import plot_toy_samples
+
+            config = self.config
+            real = make_toy(config.data).sample(n, torch.Generator().manual_seed(seed))
+            title = f"{config.recipe} on {config.data}"
+            plot_toy_samples(real.numpy(), samples, path, title=title)
+        return path
 
     def plot(self) -> Figure:
         """The newest sample figure of ``samples/`` as a matplotlib Figure (shown inline in a

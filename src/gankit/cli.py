@@ -78,22 +78,16 @@ def _cmd_examples(args: argparse.Namespace) -> int:
 
 
 def _train_flags(args: argparse.Namespace) -> dict[str, object]:
+    """The configuration keys given as flags (``--lr`` as ``lr``: both players' rates)."""
     from gankit.training.config import FIELDS
 
-    values = {name: getattr(args, name, None) for name in FIELDS if name not in ("recipe",)}
-    if args.lr is not None:
-        values["lr_g"] = values["lr_g"] if values["lr_g"] is not None else args.lr
-        values["lr_d"] = values["lr_d"] if values["lr_d"] is not None else args.lr
-    return values
+    values = {name: getattr(args, name, None) for name in [*FIELDS, "lr"] if name != "recipe"}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from gankit.report.figures import write_snapshot
-    from gankit.runfolder import read_toml
+    from gankit import api
     from gankit.training.distributed import from_env
-    from gankit.training.launch import resume_run, start_run
     from gankit.training.step import TrainingDiverged
 
     main = from_env().is_main  # under torchrun, rank 0 alone reports (and writes the report)
@@ -102,26 +96,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if main:
             print(message, file=sys.stderr)
 
-    flags = _train_flags(args)
+    keys = _train_flags(args)
+    progress = not args.quiet
     try:
         if args.resume is not None:
             if args.out is not None or args.recipe is not None or args.config is not None:
                 raise GankitError("--resume takes only run controls (--steps, --time-limit ...)")
-            result = resume_run(
-                args.resume, flags, progress=not args.quiet, log=log, figures=write_snapshot
-            )
+            run = api.resume(args.resume, progress=progress, log=log, **keys)
         else:
             if args.out is None:
                 raise GankitError("train needs --out DIR (or --resume DIR)")
-            file_values = read_toml(Path(args.config)) if args.config is not None else None
-            result = start_run(
-                args.out,
-                args.recipe,
-                file_values,
-                flags,
-                progress=not args.quiet,
-                log=log,
-                figures=write_snapshot,
+            run = api.train(
+                args.recipe, out=args.out, config=args.config, progress=progress, log=log, **keys
             )
     except TrainingDiverged as error:
         log(f"gankit: training stopped: {error}")
@@ -130,6 +116,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
             log(f"gankit: report at {write_report(args.resume or args.out)}")
         return 3
+    result = run.result
+    assert result is not None  # set by train and resume
     if result.status == "interrupted":
         log(
             f"gankit: interrupted at step {result.step}; checkpoint saved. "
@@ -142,39 +130,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"Run folder: {result.run_dir} (figures in {result.run_dir / 'samples'})"
     )
     if args.report and main:
-        from gankit.report import write_report
-
-        log(f"gankit: report at {write_report(result.run_dir)}")
+        log(f"gankit: report at {run.report()}")
     return 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from gankit import api
 
-    import numpy as np
-
-    from gankit.runfolder import atomic_write, output_file
-    from gankit.runs import generate, load_run
-
-    if Path(args.out).suffix not in (".npy", ".png"):
-        raise GankitError(f"--out must end in .npy or .png, got {args.out!r}")
-    config, generator, _ = load_run(args.run_dir)
-    out = output_file(args.out)  # its missing folders are made
-    samples = generate(config, generator, args.n, args.seed)
-    if out.suffix == ".npy":
-        atomic_write(out, lambda stream: np.save(stream, samples))
-    elif samples.ndim == 4:
-        from gankit.report.grid import save_grid
-
-        save_grid(samples, out)
-    else:
-        import torch
-
-        from gankit.data import make_toy
-        from gankit.report.figures import plot_toy_samples
-
-        real = make_toy(config.data).sample(args.n, torch.Generator().manual_seed(args.seed))
-        plot_toy_samples(real.numpy(), samples, out, title=f"{config.recipe} on {config.data}")
+    out = api.load(args.run_dir).write_samples(args.out, args.n, args.seed)
     print(f"gankit: wrote {args.n} samples to {out}", file=sys.stderr)
     return 0
 
@@ -182,13 +145,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from gankit.runs import evaluate_run
+    from gankit import api
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
 
-    result = evaluate_run(
-        args.run_dir, args.n, args.seed, log=log, features=args.features, progress=not args.quiet
+    run = api.load(args.run_dir)
+    result = run.evaluate(
+        args.n, args.seed, features=args.features, progress=not args.quiet, log=log
     )
     if args.json:
         print(json.dumps(result))
@@ -240,23 +204,21 @@ def _cmd_study(args: argparse.Namespace) -> int:
         return 0
     if args.name is None or args.out is None:
         raise GankitError("study needs NAME and --out DIR (or --list)")
-    from gankit.studies.runner import run_all, run_study
+    from gankit import api
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
 
-    if args.name == "all":
-        results = run_all(
-            args.out, seed=args.seed, quick=args.quick, log=log, progress=not args.quiet
-        )
+    found = api.study(
+        args.name, out=args.out, seed=args.seed, quick=args.quick, progress=not args.quiet, log=log
+    )
+    if isinstance(found, list):  # all
         log(f"gankit: index at {args.out}/index.html")
-        return 0 if all(r.holds for r in results) else 1
-    get_study(args.name)  # unknown names fail before any folder is made
-    result = run_study(args.name, args.out, seed=args.seed, quick=args.quick)
-    for claim in result.claims:
+        return 0 if all(r.holds for r in found) else 1
+    for claim in found.claims:
         log(f"  [{'holds' if claim.holds else 'FAILS'}] {claim.claim}: measured {claim.measured}")
-    log(f"gankit: study {args.name} in {result.seconds:.1f} s; see {args.out}/summary.md")
-    return 0 if result.holds else 1
+    log(f"gankit: study {args.name} in {found.seconds:.1f} s; see {args.out}/summary.md")
+    return 0 if found.holds else 1
 
 
 def _positive_int(text: str) -> int:
