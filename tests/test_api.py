@@ -158,3 +158,21 @@ def test_study_returns_its_claims_and_writes_its_files(tmp_path):
     with pytest.raises(GankitError, match="no-such"):
         gankit.study("no-such", out=tmp_path / "none")
     assert not (tmp_path / "none").exists()
+
+
+def test_gankits_figures_leave_a_notebooks_matplotlib_backend_and_pyplot_alone(tmp_path):
+    """Inline plots in a notebook depend on the backend it chose; gankit draws off screen."""
+    code = f"""
+import matplotlib
+matplotlib.use("svg")
+import matplotlib.pyplot as plt
+import gankit
+run = gankit.train("wgan-gp", out={str(tmp_path / "r")!r}, data="ring", steps=4, width=16,
+                   depth=1, batch_size=16, sample_every=2, progress=False, log=None)
+run.report(); run.plot(); run.write_samples({str(tmp_path / "s.png")!r}, 50)
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert plt.get_fignums() == [], plt.get_fignums()
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "s.png").is_file()

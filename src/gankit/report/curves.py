@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gankit.report.figures import pyplot
+from gankit.report.figures import offscreen
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _drawn(panel: Panel, runs: Sequence[Series]) -> bool:
 
 def curve_panels(runs: Sequence[Series]) -> list[tuple[str, bytes]]:
     """``(title, PNG bytes)`` for every panel that some run has data for; one colour per run."""
-    plt = pyplot()
+    plt = offscreen()
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     figures = []
     for panel in PANELS:

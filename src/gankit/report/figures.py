@@ -22,13 +22,32 @@ if TYPE_CHECKING:
     from gankit.training.snapshot import Snapshot
 
 
-def pyplot():
-    import matplotlib
+class _Offscreen:
+    """The three pieces of pyplot that gankit's figures use (``subplots``, ``close``,
+    ``rcParams``), on plain :class:`matplotlib.figure.Figure` objects: no backend is chosen
+    and pyplot's global state is never touched, so a notebook's inline plots keep working."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: Any = None, **options: Any) -> Any:
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, **options)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        """Nothing to free: the figure was never registered with pyplot."""
+
+    @property
+    def rcParams(self) -> Any:  # noqa: N802 - pyplot's name
+        import matplotlib
+
+        return matplotlib.rcParams
+
+
+def offscreen() -> _Offscreen:
+    """A pyplot-like factory of figures that are only ever saved, never shown."""
+    return _Offscreen()
 
 
 def plot_toy_samples(
@@ -41,7 +60,7 @@ def plot_toy_samples(
 ) -> Path:
     """Save a PNG of real vs generated samples; 2-D over the critic's contour, 1-D as
     histograms and empirical CDFs. ``critic`` maps points ``(n, d)`` to scores ``(n,)``."""
-    plt = pyplot()
+    plt = offscreen()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     real, fake = np.asarray(real), np.asarray(fake)
@@ -83,7 +102,7 @@ def save_figure(fig: Any, path: Path, *, dpi: int) -> Path:
     """Lay out a matplotlib figure, write it to ``path`` as a PNG (atomically), close it."""
     fig.tight_layout()
     atomic_write(path, lambda stream: fig.savefig(stream, format="png", dpi=dpi))
-    pyplot().close(fig)
+    offscreen().close(fig)
     return path
 
 

@@ -44,7 +44,7 @@ from torch import nn
 from gankit import divergences, fgan
 from gankit.data import make_toy
 from gankit.metrics import evaluate_toy
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import FitSettings, fit, make_critic, train_scored
 from gankit.studies._result import Claim, StudyResult
 from gankit.training.configure import resolve
@@ -275,7 +275,7 @@ def _w1_cell(final: dict[str, float], n_seeds: int) -> str:
 
 
 def _plot_estimates(estimates: dict[str, dict[str, float]], path: Path) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, ax = plt.subplots(figsize=(7, 3.5))
     names = list(estimates)
     x = np.arange(len(names))
@@ -290,7 +290,7 @@ def _plot_estimates(estimates: dict[str, dict[str, float]], path: Path) -> Path:
 def _plot_training(
     runs: dict[str, Any], modes_total: dict[str, int], path: Path, every: int
 ) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, axes = plt.subplots(3, len(DATA), figsize=(10, 9), sharex=True)
     keys = ("modes_covered", "high_quality_fraction", "w1")
     for column, data in enumerate(DATA):

@@ -34,7 +34,7 @@ from gankit import losses
 from gankit._random import seeded
 from gankit.data import make_toy
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import step_both
 from gankit.studies._result import Claim, StudyResult
 
@@ -199,7 +199,7 @@ def claims(data: dict[str, Any]) -> list[Claim]:
 
 def figures(data: dict[str, Any], out: Path) -> list[Path]:
     """Histograms (log density) and a QQ plot of both gradients, standardised; one PNG."""
-    plt = pyplot()
+    plt = offscreen()
     fig, (hist, qq) = plt.subplots(1, 2, figsize=(11, 4))
     for key, label in (("nonsaturating", "non-saturating −log D"), ("wasserstein", "WGAN-GP")):
         x = np.asarray(data["values"][key])

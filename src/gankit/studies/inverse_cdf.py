@@ -37,7 +37,7 @@ from scipy import optimize, stats
 from torch import nn
 
 from gankit.data import GaussianMixture1D, make_toy
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._result import Claim, StudyResult, within
 from gankit.training.configure import resolve
 from gankit.training.hardware import resolve_hardware
@@ -243,7 +243,7 @@ def _plot(
     hist: dict[str, np.ndarray],
     target: GaussianMixture1D,
 ) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].plot(z, ideal, "k-", label="ideal monotone map")
     axes[0].plot(z, learned, "C3--", label="learned G(z)")

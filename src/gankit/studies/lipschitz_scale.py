@@ -39,7 +39,7 @@ from torch import nn
 
 from gankit.data import make_toy
 from gankit.lipschitz import clip_weights, input_gradient_norm
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import (
     FitSettings,
     Sampler,
@@ -254,7 +254,7 @@ def figures(data: dict[str, Any], out: Path) -> list[Path]:
 
 
 def _plot_scaling(data: dict[str, Any], path: Path) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot([0, max(KS) * SHIFT], [0, max(KS) * SHIFT], "k--", lw=1, label="K·W1")
     ax.plot([k * SHIFT for k in KS], data["k_scaling"]["estimate"], "o", label="critic estimate")
@@ -264,7 +264,7 @@ def _plot_scaling(data: dict[str, Any], path: Path) -> Path:
 
 
 def _plot_critics(data: dict[str, Any], out: Path) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, axes = plt.subplots(2, 2, figsize=(10, 8))
     modes = make_toy("ring").centres
     for column, name in enumerate(("clipped", "penalty")):

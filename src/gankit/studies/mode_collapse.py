@@ -24,7 +24,7 @@ import torch
 
 from gankit.data import make_toy
 from gankit.metrics import mode_stats
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import train_scored
 from gankit.studies._result import Claim, StudyResult
 from gankit.training.configure import resolve
@@ -160,7 +160,7 @@ def _final(seeds: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _plot(runs: dict[str, Any], path: Path, every: int) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for column, data in enumerate(DATA):
         for recipe in RECIPES:

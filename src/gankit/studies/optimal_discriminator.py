@@ -31,7 +31,7 @@ import torch
 from gankit import losses
 from gankit.data import make_toy
 from gankit.divergences import js
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import FitSettings, fit_discriminator
 from gankit.studies._result import Claim, StudyResult, within
 
@@ -178,7 +178,7 @@ def _plot(
     d_x: np.ndarray,
     bounds: list[float],
 ) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].plot(x, density_p, label="p = N(0, 1) (real)")
     axes[0].plot(x, density_q, label="q = N(1.5, 0.7²) (generated)")

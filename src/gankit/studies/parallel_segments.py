@@ -36,7 +36,7 @@ import torch
 from gankit.analytic import parallel_segments
 from gankit.divergences import js, kl
 from gankit.examples import segment_masses
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import (
     FitSettings,
     critic_estimate,
@@ -205,7 +205,7 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
 
 
 def _plot(out: Path, curves: dict[str, list[float]]) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     theta = curves["theta"]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for row, (prefix, title) in enumerate((("", "value"), ("d_", "derivative in θ"))):

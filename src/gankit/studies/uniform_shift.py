@@ -35,7 +35,7 @@ import numpy as np
 from gankit.analytic import shifted_uniforms
 from gankit.divergences import js
 from gankit.examples import uniform_masses
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import (
     FitSettings,
     critic_estimate,
@@ -202,7 +202,7 @@ def run(out: Path, *, seed: int = 0, quick: bool = False) -> StudyResult:
 
 
 def _plot(out: Path, curves: dict[str, list[float]]) -> Path:
-    plt = pyplot()
+    plt = offscreen()
     theta = curves["theta"]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for row, (prefix, title) in enumerate((("", "value"), ("d_", "derivative in θ"))):

@@ -27,7 +27,7 @@ from gankit import losses
 from gankit._random import seeded
 from gankit.data import make_toy
 from gankit.models import MLPCritic, MLPGenerator
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import step_both
 from gankit.studies._result import Claim, StudyResult
 
@@ -140,7 +140,7 @@ def claims(data: dict[str, Any]) -> list[Claim]:
 def figures(data: dict[str, Any], out: Path) -> list[Path]:
     """The three gradient norms and mean D(G(z)) along D's training, one PNG."""
     series = data["series"]
-    plt = pyplot()
+    plt = offscreen()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     labels = {
         "saturating": "saturating  log(1 − D(G(z)))",

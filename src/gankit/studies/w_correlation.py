@@ -30,7 +30,7 @@ import torch
 from scipy import stats
 
 from gankit.data import make_toy
-from gankit.report.figures import pyplot, save_figure
+from gankit.report.figures import offscreen, save_figure
 from gankit.studies._common import train_scored
 from gankit.studies._result import Claim, StudyResult
 from gankit.training.configure import resolve
@@ -121,7 +121,7 @@ def claims(data: dict[str, Any]) -> list[Claim]:
 def figures(data: dict[str, Any], out: Path) -> list[Path]:
     """Both distances along the run, and one against the other; one PNG."""
     steps, exact, estimate = data["steps"], data["w1_exact"], data["w_estimate"]
-    plt = pyplot()
+    plt = offscreen()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     # One axis, not twin axes: both are distances in the same units (a 1-Lipschitz critic).
     left.plot(steps, exact, "o-", label="exact W1 (POT)")
