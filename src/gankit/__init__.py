@@ -1,7 +1,7 @@
 """gankit: train and study adversarial generative models, with exact reference values.
 
 Importing the package is cheap; the heavy modules (torch, scipy, POT) load on first use.
-The Python API (``gankit.api``)::
+The Python API (``gankit.api``, imported on first use)::
 
     import gankit
     run = gankit.train("wgan-gp", data="ring", steps=2000, out="runs/ring", seed=0)
@@ -17,10 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-__all__ = ["Run", "__version__", "load", "resume", "study", "train"]
+# The API's names are not in __all__: listing them would import torch with `import *`.
+__all__ = ["__version__"]
 
 if TYPE_CHECKING:
-    from gankit.api import Run, load, resume, study, train
+    from gankit.api import Run as Run
+    from gankit.api import load as load
+    from gankit.api import resume as resume
+    from gankit.api import study as study
+    from gankit.api import train as train
 
 _API = frozenset({"Run", "load", "resume", "study", "train"})
 
