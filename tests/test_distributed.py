@@ -4,7 +4,7 @@ time limit, non-finite loss); checkpoints move between 1 and 2 processes; a fail
 ends the whole job.
 
 The 2-process checks run once, in two spawned processes (:func:`_worker`), and the tests
-read what they wrote; the command line is tested through ``torchrun``.
+read what they wrote; the command line is tested through ``torchrun``, on one node and on two.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -336,11 +337,69 @@ def test_a_process_the_checkpoint_has_no_stream_for_starts_a_fresh_epsilon_strea
 FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
 
 
+def _launcher(*options: str) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", *options]
+
+
+TORCHRUN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 def _torchrun(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += [f"--nproc_per_node={WORLD}", *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    command = _launcher("--standalone", f"--nproc_per_node={WORLD}", *args)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=TORCHRUN_ENV
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _two_nodes(folder: Path, *args: str, timeout: float = 120) -> list[str]:
+    """``torchrun ... args`` as two nodes of one process each on this machine, as on two
+    machines (c10d rendezvous on 127.0.0.1); each node's output. Fails if a node fails, or if
+    the two outlast ``timeout`` (then both are stopped)."""
+    options = ["--nnodes=2", "--nproc_per_node=1", "--rdzv-backend=c10d"]
+    port = _free_port()
+    options += [f"--rdzv-endpoint=127.0.0.1:{port}", f"--rdzv-id=gankit-test-{port}"]
+    logs = [folder / f"node{rank}.log" for rank in range(2)]
+    nodes: list[subprocess.Popen] = []
+    hung = ""
+    try:
+        for rank, log in enumerate(logs):
+            with log.open("w") as out:
+                command = _launcher(*options, f"--node_rank={rank}", *args)
+                nodes.append(
+                    subprocess.Popen(
+                        command, stdout=out, stderr=subprocess.STDOUT, env=TORCHRUN_ENV
+                    )
+                )
+        deadline = time.monotonic() + timeout
+        for node in nodes:
+            node.wait(max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        hung = f"the nodes outlasted {timeout:g} s and were stopped\n"
+    finally:
+        # SIGTERM, which torchrun passes on to its worker (started in a session of its own, so
+        # a SIGKILL to torchrun would leave the worker running); SIGKILL after 30 s.
+        for node in nodes:
+            if node.poll() is None:
+                node.terminate()
+        for node in nodes:
+            try:
+                node.wait(30)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                node.wait()
+    outputs = [log.read_text() for log in logs]
+    report = hung + "\n".join(
+        f"--- node {rank} (exit {node.returncode}):\n{output}"
+        for rank, (node, output) in enumerate(zip(nodes, outputs, strict=True))
+    )
+    assert [node.returncode for node in nodes] == [0, 0], report
+    return outputs
 
 
 def _logged_steps(run: Path) -> list[int]:
@@ -372,6 +431,36 @@ def test_a_two_process_run_resumes_in_one_process_and_back(tmp_path):
     state = load_checkpoint(run / "checkpoints" / "latest.pt")
     assert (state["step"], state["world_size"]) == (8, 2)
     assert _logged_steps(run) == [2, 4, 6, 8]
+
+
+def _records(run: Path) -> list[dict[str, float]]:
+    """metrics.jsonl without its clock readings."""
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    clock = ("sec_per_step", "time")
+    return [{k: v for k, v in json.loads(line).items() if k not in clock} for line in lines]
+
+
+@pytest.mark.slow
+def test_two_nodes_train_step_for_step_as_two_processes_on_one_node(tmp_path):
+    # Two torchrun nodes sharing one run folder (as on a shared file system) are the same
+    # 2-process job as torchrun --standalone: the same numbers at every logged step and the
+    # same final checkpoint, bit for bit (epsilon streams by rank included).
+    train = ["-m", "gankit", "train", "--recipe", "wgan-gp", "--steps", "6", *FLAGS]
+    train += ["--ema-decay=0.9", "--quiet"]
+    one_node = _torchrun(*train, "--out", str(tmp_path / "one-node"))
+    assert one_node.returncode == 0, one_node.stderr
+    outputs = _two_nodes(tmp_path, *train, "--out", str(tmp_path / "two-nodes"))
+    assert sum(out.count("gankit: done at step 6") for out in outputs) == 1  # rank 0 alone
+    a, b = tmp_path / "one-node", tmp_path / "two-nodes"
+    assert [r["step"] for r in _records(a)] == [2, 4, 6]
+    assert _records(b) == _records(a)
+    assert (b / "config.toml").read_text() == (a / "config.toml").read_text()
+    first, second = (load_checkpoint(run / "checkpoints" / "latest.pt") for run in (a, b))
+    assert (second["step"], second["world_size"], len(second["epsilon_by_rank"])) == (6, 2, 2)
+    flat_a, flat_b = tensors(first), tensors(second)
+    assert len(flat_a) == len(flat_b) > 0
+    assert all(torch.equal(x, y) for x, y in zip(flat_a, flat_b, strict=True))
+    assert not (b / ".lock").exists()
 
 
 FAILING = """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -297,7 +298,7 @@ def test_a_run_folder_in_use_is_refused(tmp_path):
     run = tmp_path / "run"
     lock = RunPaths(run).lock
     with run_lock(RunPaths(run)):
-        assert lock.read_text() == str(os.getpid())
+        assert lock.read_text() == f"{os.getpid()} {socket.gethostname()}"
         # Another live process holds it: a second writer refuses and writes nothing.
         lock.write_text(str(os.getppid()))
         with pytest.raises(ValueError, match=r"is in use by another gankit process \(pid"):
@@ -312,6 +313,37 @@ def test_a_run_folder_in_use_is_refused(tmp_path):
         check=True,
     )
     lock.write_text(dead.stdout.strip())
+    start_run(run, "nsgan", {**SMALL, "steps": 2}, progress=False, log=quiet)
+    assert (run / "config.toml").is_file() and not lock.exists()
+
+
+def test_a_lock_of_another_machine_is_refused_even_when_its_pid_is_free_here(tmp_path):
+    # A run folder on a shared file system: the pid of another host says nothing about this
+    # one, so the lock is neither taken over nor ignored; the message says what to delete.
+    import subprocess
+    import sys
+
+    from gankit.runfolder import RunPaths
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    lock = RunPaths(run).lock
+    lock.write_text(f"{dead.stdout.strip()} {socket.gethostname()}-elsewhere")
+    with pytest.raises(
+        GankitError,
+        match=r"in use by another gankit process \(pid \d+ on .*-elsewhere\); "
+        r"if that process is gone, delete .*\.lock$",
+    ):
+        start_run(run, "nsgan", {**SMALL, "steps": 2}, progress=False, log=quiet)
+    assert not (run / "config.toml").exists() and lock.exists()
+    # The same pid on this host is gone: its lock is stale and taken over.
+    lock.write_text(f"{dead.stdout.strip()} {socket.gethostname()}")
     start_run(run, "nsgan", {**SMALL, "steps": 2}, progress=False, log=quiet)
     assert (run / "config.toml").is_file() and not lock.exists()
 

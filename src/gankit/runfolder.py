@@ -9,7 +9,7 @@ A run folder holds::
     tensorboard/       event files, when tensorboard is installed
     eval.json          written by ``gankit eval``
     report.html        written by ``gankit report``, with training.gif beside it
-    .lock              the process id of the run writing the folder
+    .lock              the process id and host name of the run writing the folder
 
 Every writer and reader of these names goes through :class:`RunPaths`, and every file is written
 with :func:`atomic_write`: to a temporary file in the same folder, flushed and fsynced, then
