@@ -62,7 +62,7 @@ def main() -> None:
             "--time-limit", str(args.seconds), "--quiet", *chosen,
         )  # fmt: skip
         r = json.loads(_gankit("eval", str(out), "--json", "--quiet").stdout)
-        label = f"gankit {r['recipe']}, seed {seed}"
+        label = f"gankit ({r['recipe']}), seed {seed}"
         print(
             f"{label:<28}{r['step']:>8}{r['modes_covered']:>8}{r['reverse_kl_modes']:>9.3f}"
             f"{r['fid_features']:>10.3g}{r['classifier_accuracy']:>9.3f}",

@@ -13,6 +13,7 @@ from scipy import stats
 from gankit.cli import main
 from gankit.data import make_data
 from gankit.data.stacked import StackedMnist
+from gankit.errors import GankitError
 from gankit.metrics import classifier as classifier_module
 from gankit.metrics import evaluate_stacked, mode_statistics
 from gankit.runs import eval_samples
@@ -151,6 +152,8 @@ def test_evaluate_counts_the_triples_the_classifier_reads(monkeypatch):
     assert result["modes_total"] == 1000 and result["n"] == 3000
     assert math.isclose(result["reverse_kl_modes"], independent_kl(counts), rel_tol=1e-12)
     assert result["classifier_accuracy"] == 0.5 and result["fid_features"] > 0
+    with pytest.raises(GankitError, match="features 'inception' is not offered"):
+        evaluate_stacked(samples, make_data("stackedmnist"), features="inception")
 
 
 # --- training and eval -----------------------------------------------------------------------
@@ -190,8 +193,31 @@ def test_eval_of_a_stacked_run_uses_the_sets_sample_count(tmp_path, capsys, monk
     assert json.loads((run / "eval.json").read_text()) == result
 
 
-@pytest.mark.slow
-def test_the_mnist_classifier_holds_out_at_least_98_5_percent(tmp_path, monkeypatch):
+def test_shifted_moves_each_image_by_at_most_two_pixels_over_background():
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.uniform(-0.9, 1, (40, 1, 6, 6)).astype(np.float32))
+    moved = classifier_module.shifted(images, 2, torch.Generator().manual_seed(0))
+    offsets = set()
+    for before, after in zip(images.numpy(), moved.numpy(), strict=True):
+        padded = np.pad(before[0], 2, constant_values=-1.0)
+        matches = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if np.array_equal(padded[dy : dy + 6, dx : dx + 6], after[0])
+        ]
+        assert len(matches) == 1
+        offsets.add(matches[0])
+    assert len(offsets) > 10  # each image its own shift
+
+
+def test_a_classifier_cached_by_an_older_version_is_not_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
-    _, accuracy = classifier_module.load_classifier(make_data("stackedmnist").digits, log=print)
-    assert accuracy >= 0.985
+    digits = make_data("digits")
+    net = classifier_module.Classifier(digits.shape, 10)
+    monkeypatch.setattr(classifier_module, "_fit", lambda *_: (net, 0.5))  # a training
+    old = tmp_path / "classifiers" / f"{digits.fingerprint}-v1-s0.pt"
+    old.parent.mkdir()
+    torch.save({"weights": net.state_dict(), "accuracy": 0.123}, old)
+    _, accuracy = classifier_module.load_classifier(digits, progress=False)
+    assert classifier_module.VERSION >= 2 and accuracy == 0.5

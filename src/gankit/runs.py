@@ -15,7 +15,6 @@ import torch
 
 from gankit._random import seeded
 from gankit.data import ImageSet, make_data
-from gankit.data.stacked import StackedMnist
 from gankit.models.standing import standing_statistics
 from gankit.runfolder import RunPaths, atomic_write_text
 from gankit.training.checkpoint import load_latest, require_run
@@ -103,11 +102,10 @@ def evaluate_run(
     scored against ``n`` fresh samples (``gankit.metrics.evaluate_toy``); image sets against
     ``n`` real images drawn without replacement (all of them when the set is smaller), with
     the distances in ``features`` (``"classifier"`` or ``"inception"``; toy sets ignore it;
-    ``gankit.metrics.evaluate_images``); ``stackedmnist`` by its mode-counting protocol
-    (``gankit.metrics.evaluate_stacked``). ``progress``: a bar on stderr while the evaluation
-    classifier of an image set trains.
+    ``gankit.metrics.evaluate_images``; ``stackedmnist`` by its mode-counting protocol).
+    ``progress``: a bar on stderr while the evaluation classifier of an image set trains.
     """
-    from gankit.metrics import evaluate_images, evaluate_stacked, evaluate_toy
+    from gankit.metrics import evaluate_images, evaluate_toy
 
     paths = RunPaths(Path(run_dir))
     # One load: the samples and the reported step come from the same checkpoint, even while
@@ -119,8 +117,9 @@ def evaluate_run(
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
     if isinstance(dataset, ImageSet):
         images = torch.from_numpy(samples)
-        score = evaluate_stacked if isinstance(dataset, StackedMnist) else evaluate_images
-        scores = score(images, dataset, seed=seed, log=log, features=features, progress=progress)
+        scores = evaluate_images(
+            images, dataset, seed=seed, log=log, features=features, progress=progress
+        )
         result.update(scores)
     else:
         fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)

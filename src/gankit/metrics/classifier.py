@@ -137,6 +137,10 @@ def load_classifier(
     Raises:
         GankitError: the set has no labels.
     """
+    from gankit.data.stacked import StackedMnist
+
+    if isinstance(dataset, StackedMnist):
+        dataset = dataset.digits  # its channels are read by the classifier of its digits
     if dataset.labels is None:
         raise GankitError(f"{dataset.spec} has no labels: no classifier can be trained")
     path = cache_dir() / "classifiers" / f"{dataset.fingerprint}-v{VERSION}-s{seed}.pt"
