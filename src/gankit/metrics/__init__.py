@@ -7,6 +7,7 @@ from gankit.metrics.images import (
     kernel_distance,
     precision_recall,
 )
+from gankit.metrics.stacked import evaluate_stacked, mode_statistics
 from gankit.metrics.toy import HIGH_QUALITY_STDS, evaluate_toy, mode_stats
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "frechet_distance",
     "kernel_distance",
     "precision_recall",
+    "evaluate_stacked",
+    "mode_statistics",
     "HIGH_QUALITY_STDS",
     "evaluate_toy",
     "mode_stats",

@@ -4,8 +4,10 @@ The image metrics need a network that knows the data: its predicted classes give
 histogram of generated samples (the mode-collapse number) and its penultimate layer gives the
 feature space of the Fréchet and kernel distances. Inception weights would need a download, so
 gankit trains this network itself on the labelled real data (90 % to fit, 10 % held out for
-the reported accuracy) and caches the weights under the user's cache folder, keyed by a hash
-of the data, so a second ``eval`` on the same data reuses them.
+the reported accuracy; 4,500 / 500 on ``mnist5k``, where it holds out about 99 %) and caches
+the weights under the user's cache folder, keyed by a hash of the data, so a second ``eval``
+on the same data reuses them. Training: Adam with a one-cycle learning rate (Smith & Topin
+2019) and random shifts of up to ``size // 14`` pixels (at least 1) as augmentation.
 
 Cache folder: ``$GANKIT_CACHE``, else ``$XDG_CACHE_HOME/gankit``, else ``~/.cache/gankit``.
 """
@@ -26,11 +28,13 @@ from gankit.data.images import ImageSet
 from gankit.errors import GankitError
 from gankit.runfolder import atomic_write
 
-VERSION = 1  # bump when the network or its training changes: old cache entries are ignored
+VERSION = 2  # bump when the network or its training changes: old cache entries are ignored
 FEATURES = 128
-EPOCHS = 10
+EPOCHS = 30
 BATCH = 128
 HELD_OUT = 0.1
+PEAK_LR = 2e-3
+DROPOUT = 0.3
 
 
 def cache_dir() -> Path:
@@ -42,7 +46,8 @@ def cache_dir() -> Path:
 
 
 class Classifier(nn.Module):
-    """Two ``conv3×3 -> ReLU -> maxpool2`` blocks (32, 64 channels), a 128-unit layer, logits.
+    """Two ``conv3×3 -> batch norm -> ReLU -> maxpool2`` blocks (32, 64 channels), a 128-unit
+    layer (the features), dropout, logits.
 
     Example:
         >>> net = Classifier((1, 28, 28), 10)
@@ -55,22 +60,39 @@ class Classifier(nn.Module):
         channels, size, _ = shape
         self.body = nn.Sequential(
             nn.Conv2d(channels, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Flatten(),
             nn.Linear(64 * (size // 4) ** 2, FEATURES),
             nn.ReLU(),
         )
-        self.head = nn.Linear(FEATURES, n_classes)
+        self.head = nn.Sequential(nn.Dropout(DROPOUT), nn.Linear(FEATURES, n_classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)  # (B, 128)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))  # (B, n_classes) logits
+
+
+def shifted(images: torch.Tensor, most: int, rng: torch.Generator) -> torch.Tensor:
+    """Each image moved by its own random (dy, dx) in ``-most..most`` pixels, drawn from
+    ``rng``; the uncovered border is background (-1).
+
+    Example:
+        >>> x = torch.zeros(1, 1, 3, 3); x[0, 0, 1, 1] = 1
+        >>> bool(shifted(x, 1, torch.Generator().manual_seed(0)).max() == 1)
+        True
+    """
+    n, _, h, w = images.shape
+    padded = nn.functional.pad(images, (most,) * 4, value=-1.0)
+    dy, dx = torch.randint(0, 2 * most + 1, (2, n), generator=rng).tolist()
+    return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
 
 
 def _fit(dataset: ImageSet, seed: int, log: Any, progress: bool) -> tuple[Classifier, float]:
@@ -82,20 +104,23 @@ def _fit(dataset: ImageSet, seed: int, log: Any, progress: bool) -> tuple[Classi
     order = torch.randperm(len(images), generator=rng)
     n_test = max(1, int(len(images) * HELD_OUT))
     test, train = order[:n_test], order[n_test:]
-    with seeded(seed):
-        net = Classifier(dataset.shape, dataset.n_classes)
-    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
+    shift = max(1, dataset.shape[1] // 14)
     log(f"gankit: training the evaluation classifier on {len(train)} images of {dataset.spec}")
     total = EPOCHS * -(-len(train) // BATCH)
-    with progress_bar(total, "classifier", unit="batch", enabled=progress) as bar:
+    with seeded(seed), progress_bar(total, "classifier", unit="batch", enabled=progress) as bar:
+        net = Classifier(dataset.shape, dataset.n_classes)  # init and dropout: global stream
+        optimiser = torch.optim.Adam(net.parameters(), lr=PEAK_LR)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, PEAK_LR, total_steps=total)
         for epoch in range(EPOCHS):
             bar.set_postfix_str(f"epoch {epoch + 1}/{EPOCHS}", refresh=False)
             for batch in torch.randperm(len(train), generator=rng).split(BATCH):
                 index = train[batch]
-                loss = nn.functional.cross_entropy(net(images[index]), labels[index])
+                logits = net(shifted(images[index], shift, rng))
+                loss = nn.functional.cross_entropy(logits, labels[index])
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
+                schedule.step()
                 bar.update(1)
     net.eval()
     with torch.no_grad():
@@ -112,6 +137,10 @@ def load_classifier(
     Raises:
         GankitError: the set has no labels.
     """
+    from gankit.data.stacked import StackedMnist
+
+    if isinstance(dataset, StackedMnist):
+        dataset = dataset.digits  # its channels are read by the classifier of its digits
     if dataset.labels is None:
         raise GankitError(f"{dataset.spec} has no labels: no classifier can be trained")
     path = cache_dir() / "classifiers" / f"{dataset.fingerprint}-v{VERSION}-s{seed}.pt"

@@ -162,10 +162,18 @@ def evaluate_images(
     Inception-v3's (``"inception"``, :mod:`gankit.metrics.inception`, optional). A set without
     labels has no classifier: its class metrics are ``None`` and, unless Inception is asked
     for, only sliced W1 and pixel-space precision/recall are given. ``progress``: a bar on
-    stderr while the classifier trains (once per data set: it is cached).
+    stderr while the classifier trains (once per data set: it is cached). ``stackedmnist`` is
+    scored by :func:`gankit.metrics.stacked.evaluate_stacked`.
     """
+    from gankit.data.stacked import StackedMnist
     from gankit.wasserstein import sliced_wasserstein
 
+    if isinstance(dataset, StackedMnist):  # its own protocol: modes of the digit triples
+        from gankit.metrics.stacked import evaluate_stacked
+
+        return evaluate_stacked(
+            samples, dataset, seed=seed, log=log, features=features, progress=progress
+        )
     features = str(check_choice("features", features, FEATURES))
     real = dataset.images
     if len(samples) < len(real):
