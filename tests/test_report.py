@@ -261,7 +261,7 @@ def test_compare_errors_exit_2_with_one_line(runs, tmp_path, capsys, argv, messa
 PROBE = """<script>
 const probeErrors = [];
 addEventListener("error", e => probeErrors.push(e.message || "failed to load "
-  + (e.target.src || e.target.href || e.target.tagName).slice(0, 80)), true);
+  + (e.target.src || e.target.href || e.target.tagName).slice(-80)), true);
 addEventListener("unhandledrejection", e => probeErrors.push("rejected: " + e.reason));
 const consoleError = console.error;
 console.error = (...args) => { probeErrors.push(args.join(" ")); consoleError(...args); };
