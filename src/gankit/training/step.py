@@ -52,7 +52,9 @@ def train_step(run: RunState, data: Any, measure: bool) -> dict[str, Any]:
     ``torchrun`` job at once).
     """
     values = critic_steps(run, data, critic_steps_at(run.config, run.step), measure)
-    values.update(generator_step(run, measure, real=values.pop("real_batch")))
+    real = values.pop("real_batch")
+    pairs = {"real": real} if objectives.pairs_real(run.config) else {}
+    values.update(generator_step(run, measure, **pairs))
     _track_nonfinite(run, values)
     if augment_policy(run.config):
         _adapt_augmentation(run)
