@@ -4,7 +4,9 @@
 studies alike: the critic schedule, the critic's ascent steps, the generator's descent step
 and the watch for non-finite losses. Losses come from ``gankit.losses`` and ``gankit.fgan``
 through ``gankit.training.objectives``, constraints from ``gankit.lipschitz``
-(docs/theory.md §3, §5). Host syncs (``.item()``) happen only on measured steps.
+(docs/theory.md §3, §5). Every critic evaluation sees its images through
+:func:`critic_input` (the configured augmentation, ``gankit.training.augment``). Host syncs
+(``.item()``) happen only on measured steps.
 """
 
 from __future__ import annotations
