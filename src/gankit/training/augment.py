@@ -5,7 +5,9 @@ shows the critic only augmented images, real and generated alike, at every evalu
 critic steps, the generator step (whose gradient flows back through the augmentation to the
 generator) and the penalties, which gankit computes on the augmented inputs the critic
 scores (R1 differentiates D at the augmented real images; WGAN-GP interpolates between
-augmented real and augmented fake ones). The policies, on images in [-1, 1]:
+augmented real and augmented fake ones), so the constraint holds where the critic is
+evaluated (StyleGAN2-ADA's code instead differentiates through the augmentation, with respect
+to the un-augmented image). The policies, on images in [-1, 1]:
 
 - ``color``: brightness (add U[-0.5, 0.5]), saturation (scale the deviation from the channel
   mean by U[0, 2]), contrast (scale the deviation from the image mean by U[0.5, 1.5]). On
