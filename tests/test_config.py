@@ -14,7 +14,7 @@ from gankit.training import objectives
 from gankit.training.config import FIELDS, FORMAT, TrainConfig, problems, toml_text, write_toml
 from gankit.training.configure import resolve, saved_config
 from gankit.training.hardware import resolve_hardware
-from gankit.training.migrate import FORMAT_1_IMPLIED, migrate
+from gankit.training.migrate import FORMAT_1_IMPLIED, FORMAT_2_IMPLIED, migrate
 from gankit.training.recipes import BASE, GENERATOR_LOSSES, OBJECTIVES, RECIPES, get_recipe
 from gankit.training.state import new_run
 from gankit.training.step import critic_steps_at, train_step
@@ -67,6 +67,35 @@ def test_minimax_recipes_take_one_discriminator_step_and_dcgan_adam():
         train_step(run, _dataset(config), measure=False)
         group = run.opt_g.param_groups[0]
         assert len(steps) == 1 and group["lr"] == 2e-4 and group["betas"][0] == 0.5, name
+
+
+def test_r3gan_is_rpgan_with_r1_and_r2_of_gamma_over_2_on_every_step_and_adam_beta1_0():
+    # Huang et al. 2024: RpGAN + R1 + R2, each gamma/2 E|grad D|^2, no lazy R1, Adam (0, 0.99).
+    config, run = _run("r3gan")
+    steps = []
+    run.opt_d.step = _counting(run.opt_d.step, steps)  # type: ignore[method-assign]
+    train_step(run, _dataset(config), measure=False)
+    assert len(steps) == 1 and run.opt_d.param_groups[0]["betas"] == (0.0, 0.99)
+    assert config.r1_every == 1 and all(objectives.r1_due(config, step) for step in range(5))
+    gamma = config.r1_weight
+    assert gamma == config.r2_weight > 0
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+
+    def half_gamma_squared_norm(x):
+        x = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(run.critic(x).sum(), x)
+        return gamma / 2 * grad.pow(2).sum(1).mean()
+
+    expected = half_gamma_squared_norm(real) + half_gamma_squared_norm(fake)
+    got = objectives.penalty(config, run.critic, real, fake, torch.Generator())
+    assert torch.allclose(got, expected, rtol=1e-5)
+    scores_real, scores_fake = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.0])
+    pairs = torch.nn.functional.softplus(scores_fake - scores_real).mean()  # pair i with i
+    assert torch.allclose(objectives.critic_loss(config, scores_real, scores_fake), pairs)
+    mirror = torch.nn.functional.softplus(scores_real - scores_fake).mean()
+    assert torch.allclose(objectives.generator_loss(config, scores_fake, scores_real), mirror)
+    images = resolve("r3gan", flag_values={"data": "digits"})
+    assert images.r1_weight == images.r2_weight > 0 and images.r1_every == 1
 
 
 def test_every_recipe_is_the_base_with_its_own_changes():
@@ -140,9 +169,9 @@ def test_toml_round_trip_and_the_file_leads_with_its_format(tmp_path):
 
 def test_a_config_format_this_version_does_not_know_is_refused(tmp_path):
     values = {"config_format": FORMAT + 1, **BASE.to_dict()}
-    with pytest.raises(GankitError, match=r"config_format 3; this gankit reads formats 1 to 2"):
+    with pytest.raises(GankitError, match=r"config_format 4; this gankit reads formats 1 to 3"):
         saved_config(values, "config.toml")
-    with pytest.raises(GankitError, match="config_format must be 2, got 1"):
+    with pytest.raises(GankitError, match="config_format must be 3, got 1"):
         resolve(None, {"config_format": 1})
 
 
@@ -152,7 +181,8 @@ def test_a_config_format_this_version_does_not_know_is_refused(tmp_path):
 def _format_1(**changes) -> dict:
     """A configuration as gankit wrote it before config_format: no version key, none of the
     keys added later."""
-    old = {k: v for k, v in BASE.to_dict().items() if k not in FORMAT_1_IMPLIED}
+    implied = {**FORMAT_1_IMPLIED, **FORMAT_2_IMPLIED}
+    old = {k: v for k, v in BASE.to_dict().items() if k not in implied}
     return {**old, "recipe": "wgan-gp", "gp_weight": 0.1, **changes}
 
 
@@ -182,6 +212,16 @@ def test_a_saved_configuration_missing_other_keys_is_not_one_gankit_wrote():
     del current["r1_every"]  # format 2 always writes every key
     with pytest.raises(GankitError, match="lacks r1_every"):
         migrate(current, "config.toml")
+
+
+def test_older_run_folders_had_no_augmentation():
+    assert FORMAT_2_IMPLIED == {"augment": "", "augment_p": "1.0"}
+    current = {**BASE.to_dict(), "recipe": "nsgan"}
+    old = {k: v for k, v in current.items() if k not in FORMAT_2_IMPLIED}
+    config = saved_config({"config_format": 2, **old}, "config.toml")
+    assert (config.augment, config.augment_p) == ("", "1.0")
+    with pytest.raises(GankitError, match="lacks augment, augment_p"):  # format 3 writes them
+        saved_config({"config_format": 3, **old}, "config.toml")
 
 
 # --- steps = 0: until the time limit, and no sentinel anywhere -----------------------------------

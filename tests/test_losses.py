@@ -13,7 +13,9 @@ from gankit.errors import GankitError
 from gankit.losses import (
     critic_loss,
     d_loss_minimax,
+    d_loss_relativistic,
     g_loss_nonsaturating,
+    g_loss_relativistic,
     g_loss_saturating,
     g_loss_wasserstein,
 )
@@ -196,3 +198,31 @@ def test_large_logits_keep_their_exp_minus_x_term_in_float64():
     x = torch.tensor([30.0], dtype=torch.float64)
     assert g_loss_saturating(x).item() == -(30.0 + math.log1p(math.exp(-30.0)))
     assert g_loss_nonsaturating(-x).item() == 30.0 + math.log1p(math.exp(-30.0))
+
+
+# ---------------------------------------------------------------- relativistic pairing (RpGAN)
+
+
+def test_relativistic_losses_by_hand_values():
+    real = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    fake = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    # D: softplus(-(2 - 0)) and softplus(-(0 - 1)) = log(1 + e^-2), log(1 + e)
+    d_by_hand = (math.log1p(math.exp(-2.0)) + math.log1p(math.e)) / 2
+    # G: softplus(-(0 - 2)) and softplus(-(1 - 0)) = log(1 + e^2), log(1 + e^-1)
+    g_by_hand = (math.log1p(math.exp(2.0)) + math.log1p(math.exp(-1.0))) / 2
+    assert close(d_loss_relativistic(real, fake).item(), d_by_hand)
+    assert close(g_loss_relativistic(real, fake).item(), g_by_hand)
+
+
+def test_relativistic_losses_pair_i_with_i_and_ignore_a_shift_of_the_scores():
+    real = torch.tensor([3.0, -1.0], dtype=torch.float64)
+    fake = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    paired = d_loss_relativistic(real, fake).item()
+    assert not close(paired, d_loss_relativistic(real, fake.flip(0)).item())  # not all pairs
+    assert close(paired, d_loss_relativistic(real + 7, fake + 7).item())
+    assert close(g_loss_relativistic(real, fake).item(), d_loss_relativistic(fake, real).item())
+
+
+def test_relativistic_losses_refuse_batches_of_different_sizes():
+    with pytest.raises(GankitError, match="pair real and fake samples one to one; got 3 real"):
+        d_loss_relativistic(torch.zeros(3), torch.zeros(2))

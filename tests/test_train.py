@@ -67,6 +67,7 @@ def test_every_recipe_runs_and_logs(tmp_path, recipe):
         "hinge": {"w_estimate"},
         "least_squares": {"score_real", "score_fake"},
         "fgan": {"f_estimate"},
+        "relativistic": {"pair_margin"},
     }[RECIPES[recipe].objective]
     assert critic_keys <= set(records[-1])
     assert (tmp_path / "samples" / "step_0000010.png").is_file()
@@ -175,7 +176,7 @@ def test_a_run_folder_of_format_1_resumes_samples_and_evaluates_as_its_run_did(t
     assert load_run(tmp_path)[0].r1_every == 1  # sampling and eval read the checkpoint's config
     resume_run(tmp_path, {"steps": 3}, progress=False, log=quiet)
     saved = read_toml(toml)
-    assert saved["r1_every"] == 1 and saved["config_format"] == 2  # what runs did before
+    assert saved["r1_every"] == 1 and saved["config_format"] == 3  # what runs did before
 
 
 def _losses_by_step(path: Path) -> dict[int, tuple[float, float]]:
@@ -209,8 +210,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 def test_sigterm_writes_a_checkpoint_and_stops(tmp_path, monkeypatch):
     real_step = generator_step
 
-    def step_then_signal(run, measure):
-        out = real_step(run, measure)
+    def step_then_signal(run, measure, **pairs):
+        out = real_step(run, measure, **pairs)
         if run.step == 6:  # the 7th generator step
             os.kill(os.getpid(), signal.SIGTERM)
         return out

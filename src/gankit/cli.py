@@ -266,6 +266,10 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         "n_critic": "critic/discriminator steps per generator step",
         "time_limit": "stop (with a checkpoint) after this many seconds",
         "precision": "auto: bf16 only where the hardware runs it natively",
+        "augment": "differentiable augmentation of the critic's inputs, image data only: "
+        "comma-separated color, translation, cutout (DiffAugment); default none",
+        "augment_p": "probability of each augmentation per sample, in [0, 1] (default 1.0), "
+        "or auto: ADA's adaptive p",
     }
     for name, kind in FIELDS.items():
         if name == "recipe":

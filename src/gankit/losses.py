@@ -15,7 +15,9 @@ libraries call the latter "vanilla"; it is not the minimax loss.)
 
 Beyond the original GAN and WGAN: the hinge loss (Lim & Ye 2017; Miyato et al. 2018) and the
 least-squares loss (LSGAN, Mao et al. 2017) act on raw scores like the Wasserstein critic. The
-f-GAN losses, one per f-divergence, live in ``gankit.fgan``.
+relativistic pairing losses (RpGAN: Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024) score
+each real sample against the generated sample it is paired with. The f-GAN losses, one per
+f-divergence, live in ``gankit.fgan``.
 
 References:
     docs/theory.md §3 (the GAN game, saturation) and §5 (the Wasserstein critic).
@@ -26,14 +28,17 @@ from __future__ import annotations
 import torch
 
 from gankit._validate import check_scores
+from gankit.errors import GankitError
 
 __all__ = [
     "critic_loss",
     "d_loss_hinge",
     "d_loss_least_squares",
     "d_loss_minimax",
+    "d_loss_relativistic",
     "g_loss_least_squares",
     "g_loss_nonsaturating",
+    "g_loss_relativistic",
     "g_loss_saturating",
     "g_loss_wasserstein",
 ]
@@ -312,3 +317,73 @@ def g_loss_least_squares(fake_scores: torch.Tensor, *, target: float = 0.0) -> t
     """
     fake = check_scores("fake_scores", fake_scores)
     return 0.5 * ((fake - target) ** 2).mean()
+
+
+def _paired(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    real = check_scores("real_logits", real_logits).reshape(-1)
+    fake = check_scores("fake_logits", fake_logits).reshape(-1)
+    if real.shape != fake.shape:
+        raise GankitError(
+            f"relativistic losses pair real and fake samples one to one; got {real.shape[0]} "
+            f"real and {fake.shape[0]} fake"
+        )
+    return real, fake
+
+
+def d_loss_relativistic(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The relativistic pairing (RpGAN) loss of the discriminator.
+
+    ``L_D = mean_i softplus(-(D(x_i) - D(G(z_i))))``: sample ``i`` of the real batch is
+    paired with sample ``i`` of the generated batch, and ``sigmoid(D(x_i) - D(G(z_i)))`` is
+    the probability that the real one is the more realistic of the pair. Only differences of
+    scores count, so adding a constant to D changes nothing.
+
+    Args:
+        real_logits: D on real samples, shape ``(B,)`` or ``(B, 1)``.
+        fake_logits: D on generated samples, the same ``B``.
+
+    Returns:
+        A scalar tensor.
+
+    Raises:
+        GankitError: an argument is not a floating-point score tensor, or the two batches
+            differ in size.
+
+    References:
+        Jolicoeur-Martineau 2019, The relativistic discriminator: a key element missing from
+        standard GAN (RpGAN). Huang et al. 2024, The GAN is dead; long live the GAN! A Modern
+        GAN Baseline, eq. 2.
+
+    Example:
+        >>> import torch
+        >>> d_loss_relativistic(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 3.0]))  # log 2
+        tensor(0.6931)
+    """
+    real, fake = _paired(real_logits, fake_logits)
+    return _softplus(fake - real).mean()
+
+
+def g_loss_relativistic(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The relativistic pairing (RpGAN) loss of the generator, the mirror of
+    :func:`d_loss_relativistic`: ``L_G = mean_i softplus(-(D(G(z_i)) - D(x_i)))``.
+
+    Args:
+        real_logits: D on real samples, shape ``(B,)`` or ``(B, 1)`` (constants here).
+        fake_logits: D on generated samples, the same ``B``.
+
+    Returns:
+        A scalar tensor.
+
+    Raises:
+        GankitError: as :func:`d_loss_relativistic`.
+
+    References:
+        Jolicoeur-Martineau 2019; Huang et al. 2024, eq. 2.
+
+    Example:
+        >>> import torch
+        >>> g_loss_relativistic(torch.tensor([0.0]), torch.tensor([0.0]))  # log 2
+        tensor(0.6931)
+    """
+    real, fake = _paired(real_logits, fake_logits)
+    return _softplus(real - fake).mean()

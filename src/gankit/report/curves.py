@@ -32,6 +32,11 @@ PANELS = (
     Panel("D(real) and D(fake)", ("d_real", "d_fake")),
     Panel("mean scores D(real) and D(fake) (lsgan targets 1 and -1)", ("score_real", "score_fake")),
     Panel("f-GAN critic's lower bound on D_f(P||Q)", ("f_estimate",)),
+    Panel("relativistic pairs' mean score margin D(x_i) - D(G(z_i))", ("pair_margin",)),
+    Panel(
+        "augmentation probability p and ADA's r_t = E sign D(real) (target 0.6)",
+        ("augment_p", "r_t"),
+    ),
     Panel("gradient norms", ("grad_norm_d", "grad_norm_g"), log_scale=True),
     Panel("gradient penalty", ("penalty",)),
 )

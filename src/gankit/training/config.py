@@ -21,12 +21,15 @@ from gankit.errors import GankitError
 from gankit.runfolder import atomic_write_text
 
 __all__ = [
+    "AUGMENTATIONS",
     "CHOICES",
     "FIELDS",
     "FORMAT",
     "INPUT_PENALTIES",
     "RUN_CONTROLS",
     "TrainConfig",
+    "augment_policy",
+    "augment_probability",
     "coerce",
     "problems",
     "toml_text",
@@ -34,8 +37,11 @@ __all__ = [
 ]
 
 # The format of config.toml (and of a checkpoint's configuration). 2: config_format is
-# written, steps = 0 means "until the time limit" (format 1 wrote 10**9).
-FORMAT = 2
+# written, steps = 0 means "until the time limit" (format 1 wrote 10**9). 3: augment and
+# augment_p (differentiable augmentation).
+FORMAT = 3
+# gankit.training.augment's policies (kept here by name: this module must not import torch)
+AUGMENTATIONS = ("color", "translation", "cutout")
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adam", "rmsprop"),
@@ -93,6 +99,8 @@ class TrainConfig:
     activation: str  # of the MLPs
     critic_norm: str  # auto: see gankit.training.state.critic_norm
     ema_decay: float  # EMA of the generator's weights; 0: none
+    augment: str  # DiffAugment policy, comma-separated AUGMENTATIONS; "": off
+    augment_p: str  # probability of each augmentation per sample, a number or "auto" (ADA)
     log_every: int
     sample_every: int
     checkpoint_every: int
@@ -128,6 +136,12 @@ def coerce(name: str, value: Any) -> Any:
         (30, 1.0, True)
     """
     kind = FIELDS[name]
+    if name == "augment_p" and not isinstance(value, bool):
+        with contextlib.suppress(TypeError, ValueError):  # a number as its text, else as given
+            return repr(float(value))
+        if isinstance(value, str):
+            return value
+        raise GankitError(f"augment_p must be a number in [0, 1] or auto, got {value!r}")
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -201,7 +215,35 @@ def problems(config: TrainConfig) -> list[str]:
             found.append(
                 f"{name} must be one of {', '.join(choices)}, got {getattr(config, name)!r}"
             )
+    if not all(name in AUGMENTATIONS for name in augment_policy(config)):
+        found.append(
+            f"augment must be a comma-separated list of {', '.join(AUGMENTATIONS)} (or empty "
+            f"for none), got {config.augment!r}"
+        )
+    if config.augment_p != "auto":
+        try:
+            p = float(config.augment_p)
+        except ValueError:
+            p = math.nan
+        if not 0 <= p <= 1:
+            found.append(f"augment_p must be a number in [0, 1] or auto, got {config.augment_p!r}")
     return found
+
+
+def augment_policy(config: TrainConfig) -> tuple[str, ...]:
+    """The augmentations ``config`` turns on, in order (none: ``()``).
+
+    Example:
+        >>> from gankit.training.recipes import BASE
+        >>> augment_policy(dataclasses.replace(BASE, augment="color, cutout"))
+        ('color', 'cutout')
+    """
+    return tuple(name.strip() for name in config.augment.split(",") if name.strip())
+
+
+def augment_probability(config: TrainConfig) -> float | None:
+    """The fixed probability of each augmentation per sample; None for ``auto`` (ADA)."""
+    return None if config.augment_p == "auto" else float(config.augment_p)
 
 
 def _toml_value(value: Any) -> str:
@@ -220,7 +262,7 @@ def toml_text(config: TrainConfig, facts: dict[str, Any] | None = None) -> str:
         >>> from gankit.training.recipes import get_recipe
         >>> text = toml_text(get_recipe("wgan").toy)
         >>> text.splitlines()[1:3]
-        ['config_format = 2', 'recipe = "wgan"']
+        ['config_format = 3', 'recipe = "wgan"']
     """
     lines = ["# gankit run configuration, fully resolved (recipe < TOML < flags)"]
     lines += [f"# {key}: {value}" for key, value in (facts or {}).items()]

@@ -68,6 +68,8 @@ def resolve(
             found.append(str(error))
     config = replace(base, **values)
     found += problems(config)
+    if config.augment and not is_image_spec(config.data):
+        found.append(f"augment {config.augment!r} needs image data; {config.data!r} is a toy set")
     if found:
         raise GankitError("bad configuration: " + "; ".join(found))
     return config

@@ -5,6 +5,7 @@
 written before it, and it may lack the keys added after the first release, which then held
 the values in :data:`FORMAT_1_IMPLIED` (the behaviour those runs had). Format 1 also wrote a
 run trained until its time limit as ``steps = 1000000000``; format 2 writes ``steps = 0``.
+Formats 1 and 2 lack the augmentation keys of format 3: :data:`FORMAT_2_IMPLIED`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from gankit.errors import GankitError
 from gankit.training.config import FIELDS, FORMAT
 
-__all__ = ["FORMAT_1_IMPLIED", "migrate"]
+__all__ = ["FORMAT_1_IMPLIED", "FORMAT_2_IMPLIED", "migrate"]
 
 # Keys that a format-1 run folder may lack, with the value its run trained with.
 FORMAT_1_IMPLIED: dict[str, Any] = {
@@ -28,6 +29,8 @@ FORMAT_1_IMPLIED: dict[str, Any] = {
     "divergence": "js",  # the fgan recipe's divergence; unused by the earlier recipes
     "r1_every": 1,  # lazy R1 came later: R1 ran on every step
 }
+# Keys that formats 1 and 2 lack: differentiable augmentation came with format 3, off before.
+FORMAT_2_IMPLIED: dict[str, Any] = {"augment": "", "augment_p": "1.0"}
 FORMAT_1_UNTIL_TIME_LIMIT = 10**9  # format 1's step count for "until the time limit"
 
 
@@ -57,6 +60,8 @@ def migrate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
         values = {**FORMAT_1_IMPLIED, **values}
         if values.get("steps") == FORMAT_1_UNTIL_TIME_LIMIT:
             values["steps"] = 0
+    if version <= 2:
+        values = {**FORMAT_2_IMPLIED, **values}
     missing = sorted(set(FIELDS) - set(values))
     if missing:
         raise GankitError(f"{source} lacks {', '.join(missing)}: not a configuration gankit wrote")

@@ -33,8 +33,10 @@ __all__ = [
     "critic_estimates",
     "critic_loss",
     "generator_loss",
+    "pairs_real",
     "penalty",
     "r1_due",
+    "realness",
 ]
 
 Scores = torch.Tensor
@@ -43,19 +45,29 @@ T = TypeVar("T")
 # objective -> the critic's loss on (real scores, fake scores, config)
 CRITIC_LOSSES: dict[str, Callable[[Scores, Scores, TrainConfig], Scores]] = {
     "minimax": lambda real, fake, _: losses.d_loss_minimax(real, fake),
+    "relativistic": lambda real, fake, _: losses.d_loss_relativistic(real, fake),
     "wasserstein": lambda real, fake, _: losses.critic_loss(real, fake),
     "hinge": lambda real, fake, _: losses.d_loss_hinge(real, fake),
     "least_squares": lambda real, fake, _: losses.d_loss_least_squares(real, fake),
     "fgan": lambda real, fake, config: fgan.d_loss_fgan(real, fake, config.divergence),
 }
-# generator loss -> the generator's loss on (fake scores, config)
-GENERATOR_LOSSES: dict[str, Callable[[Scores, TrainConfig], Scores]] = {
-    "saturating": lambda fake, _: losses.g_loss_saturating(fake),
-    "nonsaturating": lambda fake, _: losses.g_loss_nonsaturating(fake),
-    "wasserstein": lambda fake, _: losses.g_loss_wasserstein(fake),
-    "least_squares": lambda fake, _: losses.g_loss_least_squares(fake),
-    "fgan": lambda fake, config: fgan.g_loss_fgan(fake, config.divergence),
+# generator loss -> the generator's loss on (fake scores, real scores or None, config); only
+# the losses in PAIRED_GENERATOR_LOSSES read the real scores
+GENERATOR_LOSSES: dict[str, Callable[[Scores, Scores | None, TrainConfig], Scores]] = {
+    "saturating": lambda fake, _real, _: losses.g_loss_saturating(fake),
+    "nonsaturating": lambda fake, _real, _: losses.g_loss_nonsaturating(fake),
+    "wasserstein": lambda fake, _real, _: losses.g_loss_wasserstein(fake),
+    "least_squares": lambda fake, _real, _: losses.g_loss_least_squares(fake),
+    "fgan": lambda fake, _real, config: fgan.g_loss_fgan(fake, config.divergence),
+    "relativistic": lambda fake, real, _: losses.g_loss_relativistic(_needed(real), fake),
 }
+PAIRED_GENERATOR_LOSSES = frozenset({"relativistic"})
+
+
+def _needed(real: Scores | None) -> Scores:
+    if real is None:
+        raise ValueError("the relativistic generator loss needs the real scores it pairs with")
+    return real
 
 
 def _wasserstein_estimate(real: Scores, fake: Scores, _: TrainConfig) -> dict[str, Scores]:
@@ -67,7 +79,8 @@ def _wasserstein_estimate(real: Scores, fake: Scores, _: TrainConfig) -> dict[st
 # - wasserstein and hinge: w_estimate = mean D(real) - mean D(fake) (for hinge a lower bound
 #   on W1 when the critic is 1-Lipschitz, e.g. with spectral norm);
 # - least_squares: score_real, score_fake, the mean scores (targets 1 and -1);
-# - fgan: f_estimate, the variational lower bound on D_f(P‖Q).
+# - fgan: f_estimate, the variational lower bound on D_f(P‖Q);
+# - relativistic: pair_margin = mean (D(x_i) - D(G(z_i))), the pairs' mean score difference.
 CRITIC_ESTIMATES: dict[str, Callable[[Scores, Scores, TrainConfig], dict[str, Scores]]] = {
     "minimax": lambda real, fake, _: {
         "d_real": torch.sigmoid(real).mean(),
@@ -79,6 +92,7 @@ CRITIC_ESTIMATES: dict[str, Callable[[Scores, Scores, TrainConfig], dict[str, Sc
     "fgan": lambda real, fake, config: {
         "f_estimate": fgan.variational_bound(real, fake, config.divergence)
     },
+    "relativistic": lambda real, fake, _: {"pair_margin": (real - fake).mean()},
 }
 
 
@@ -95,10 +109,28 @@ def critic_loss(config: TrainConfig, real_scores: Scores, fake_scores: Scores) -
     return _pick(CRITIC_LOSSES, objective, "critic loss")(real_scores, fake_scores, config)
 
 
-def generator_loss(config: TrainConfig, fake_scores: Scores) -> Scores:
-    """The generator's loss of ``config``'s recipe on the critic's scores of its samples."""
+def generator_loss(
+    config: TrainConfig, fake_scores: Scores, real_scores: Scores | None = None
+) -> Scores:
+    """The generator's loss of ``config``'s recipe on the critic's scores of its samples (and,
+    for a paired loss, :func:`pairs_real`, of the real batch its samples are paired with)."""
     kind = get_recipe(config.recipe).generator_loss
-    return _pick(GENERATOR_LOSSES, kind, "generator loss")(fake_scores, config)
+    return _pick(GENERATOR_LOSSES, kind, "generator loss")(fake_scores, real_scores, config)
+
+
+def pairs_real(config: TrainConfig) -> bool:
+    """Whether the generator's loss pairs its samples with real ones (RpGAN): the generator
+    step then scores the last critic batch's real samples too."""
+    return get_recipe(config.recipe).generator_loss in PAIRED_GENERATOR_LOSSES
+
+
+def realness(config: TrainConfig, real_scores: Scores, fake_scores: Scores) -> Scores:
+    """What ADA's ``r_t = E sign(...)`` reads (Karras et al. 2020, §3): ``D(real)``, or for the
+    relativistic objective, whose scores mean nothing but their differences,
+    ``D(x_i) - D(G(z_i))``."""
+    if get_recipe(config.recipe).objective == "relativistic":
+        return real_scores.detach() - fake_scores.detach()
+    return real_scores.detach()
 
 
 def critic_estimates(

@@ -1,10 +1,11 @@
 """A run's state: the models, optimisers and random streams a step reads and changes, and
 its checkpoint form.
 
-Determinism: every random draw of training comes from one of three explicit
-``torch.Generator`` streams (data, noise, interpolation epsilon) whose states are
-checkpointed, and the weights are initialised from the seed without touching torch's global
-generator, so a resumed run continues bit-identically on the CPU.
+Determinism: every random draw of training comes from one of four explicit
+``torch.Generator`` streams (data, noise, interpolation epsilon, augmentation) whose states
+are checkpointed (with ADA's adaptive augmentation probability), and the weights are
+initialised from the seed without touching torch's global generator, so a resumed run
+continues bit-identically on the CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from gankit.data import ImageSet, make_data
 from gankit.lipschitz import spectral_normalize
 from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
 from gankit.training import distributed
-from gankit.training.config import FORMAT, TrainConfig
+from gankit.training.augment import background
+from gankit.training.config import FORMAT, TrainConfig, augment_policy, augment_probability
 from gankit.training.distributed import SINGLE, Dist
 from gankit.training.hardware import Hardware
 
@@ -37,7 +39,7 @@ __all__ = [
     "state_dict",
 ]
 
-STREAMS = ("data", "noise", "epsilon")
+STREAMS = ("data", "noise", "epsilon", "augment")
 CHECKPOINT_FORMAT = "gankit-checkpoint-1"
 
 
@@ -57,6 +59,13 @@ class RunState:
     # Non-finite losses are noticed without a host sync: flags and values stay on device.
     first_bad_step: torch.Tensor = field(default_factory=lambda: torch.tensor(-1))
     bad_losses: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
+    # Augmentation (gankit.training.augment): the background it fills with (from the data,
+    # not checkpointed), its probability p, and ADA's sum and count of sign D(real) since
+    # its last adjustment and the r_t of that adjustment.
+    augment_fill: torch.Tensor | None = None
+    augment_p: torch.Tensor = field(default_factory=lambda: torch.tensor(1.0))
+    ada_signs: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
+    r_t: torch.Tensor = field(default_factory=lambda: torch.tensor(0.0))
     dist: Dist = SINGLE  # which process of how many (one, outside torchrun)
     saved_step: int | None = None  # the step of the newest checkpoint on disk, if any
 
@@ -111,7 +120,8 @@ def _seeded_streams(seed: int, device: torch.device, rank: int = 0) -> dict[str,
     """
     streams = {}
     for index, name in enumerate(STREAMS):
-        # Toy data is drawn on the CPU; noise and epsilon where the models live.
+        # Toy data is drawn on the CPU; noise, epsilon and augmentation where the models
+        # live. Augmentation is drawn for the global batch: the same stream in every process.
         stream = torch.Generator(device="cpu" if name == "data" else device)
         if name == "epsilon" and rank > 0:
             stream.manual_seed(distributed.rank_seed(seed, index, rank))
@@ -138,6 +148,10 @@ def new_run(
     ema = None
     if config.ema_decay > 0:
         ema = copy.deepcopy(generator).requires_grad_(False)
+    fill = None
+    if augment_policy(config) and isinstance(dataset, ImageSet):
+        fill = background(dataset.images).to(hardware.device)
+    p = augment_probability(config)  # auto: ADA starts at p = 0
     return RunState(
         config=config,
         hardware=hardware,
@@ -149,6 +163,10 @@ def new_run(
         streams=_seeded_streams(config.seed, hardware.device, dist.rank),
         first_bad_step=torch.tensor(-1, device=hardware.device),
         bad_losses=torch.zeros(2, device=hardware.device),
+        augment_fill=fill,
+        augment_p=torch.tensor(0.0 if p is None else p, device=hardware.device),
+        ada_signs=torch.zeros(2, device=hardware.device),
+        r_t=torch.tensor(0.0, device=hardware.device),
         dist=dist,
     )
 
@@ -185,6 +203,7 @@ def state_dict(run: RunState, epsilon_by_rank: list[torch.Tensor] | None = None)
         "streams": {name: s.get_state() for name, s in run.streams.items()},
         "epsilon_by_rank": epsilon_by_rank or [run.streams["epsilon"].get_state()],
         "world_size": run.dist.world_size,
+        "augment": {"p": run.augment_p, "ada_signs": run.ada_signs, "r_t": run.r_t},
     }
 
 
@@ -212,8 +231,13 @@ def restore_run(
     run.opt_g.load_state_dict(state["opt_g"])
     run.opt_d.load_state_dict(state["opt_d"])
     for name, stream in run.streams.items():
-        if name != "epsilon":
+        if name != "epsilon" and name in state["streams"]:  # older checkpoints: no augment
             stream.set_state(state["streams"][name])
+    if "augment" in state:
+        device = run.hardware.device
+        run.augment_p = state["augment"]["p"].to(device)
+        run.ada_signs = state["augment"]["ada_signs"].to(device)
+        run.r_t = state["augment"]["r_t"].to(device)
     epsilons = state.get("epsilon_by_rank") or [state["streams"]["epsilon"]]
     if dist.rank < len(epsilons):
         run.streams["epsilon"].set_state(epsilons[dist.rank])

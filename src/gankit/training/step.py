@@ -4,7 +4,9 @@
 studies alike: the critic schedule, the critic's ascent steps, the generator's descent step
 and the watch for non-finite losses. Losses come from ``gankit.losses`` and ``gankit.fgan``
 through ``gankit.training.objectives``, constraints from ``gankit.lipschitz``
-(docs/theory.md §3, §5). Host syncs (``.item()``) happen only on measured steps.
+(docs/theory.md §3, §5). Every critic evaluation sees its images through
+:func:`critic_input` (the configured augmentation, ``gankit.training.augment``). Host syncs
+(``.item()``) happen only on measured steps.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from torch import nn
 
 from gankit.errors import GankitError
 from gankit.lipschitz import clip_weights
-from gankit.training import distributed, objectives
-from gankit.training.config import TrainConfig
+from gankit.training import augment, distributed, objectives
+from gankit.training.config import TrainConfig, augment_policy
 from gankit.training.state import RunState
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "TrainingDiverged",
     "check_finite",
     "critic_steps",
+    "critic_input",
     "critic_steps_at",
     "generator_step",
     "train_step",
@@ -51,8 +54,15 @@ def train_step(run: RunState, data: Any, measure: bool) -> dict[str, Any]:
     ``torchrun`` job at once).
     """
     values = critic_steps(run, data, critic_steps_at(run.config, run.step), measure)
-    values.update(generator_step(run, measure))
+    real = values.pop("real_batch")
+    pairs = {"real": real} if objectives.pairs_real(run.config) else {}
+    values.update(generator_step(run, measure, **pairs))
     _track_nonfinite(run, values)
+    if augment_policy(run.config):
+        _adapt_augmentation(run)
+        values["augment_p"] = run.augment_p.clone()
+        if run.config.augment_p == "auto":
+            values["r_t"] = run.r_t.clone()
     run.step += 1
     if measure:
         check_finite(run)
@@ -84,6 +94,30 @@ def _noise(run: RunState, n: int) -> torch.Tensor:
     return distributed.local_part(z, run.dist)
 
 
+def critic_input(run: RunState, images: torch.Tensor) -> torch.Tensor:
+    """What the critic sees of ``images`` (this process's rows of a global batch): the
+    configuration's augmentation, drawn from the run's ``augment`` stream for the whole
+    batch (``gankit.training.augment``); ``images`` themselves when augmentation is off."""
+    policy = augment_policy(run.config)
+    if not policy or run.augment_fill is None:
+        return images
+    size = (images.shape[2], images.shape[3])
+    params = augment.draw(policy, run.config.batch_size, size, run.streams["augment"])
+    rows = {name: distributed.local_part(value, run.dist) for name, value in params.items()}
+    return augment.augment(images, policy, rows, run.augment_p, run.augment_fill)
+
+
+def _adapt_augmentation(run: RunState) -> None:
+    """ADA: after every ``ADA_INTERVAL``-th generator step, move ``p`` by the sign of
+    ``r_t - 0.6`` (``r_t`` over the critic batches since the last move, every process's)."""
+    if run.config.augment_p != "auto" or (run.step + 1) % augment.ADA_INTERVAL != 0:
+        return
+    r_t = run.ada_signs[0] / run.ada_signs[1].clamp(min=1)
+    r_t = distributed.mean_over_processes(run.dist, {"r_t": r_t}, run.hardware.device)["r_t"]
+    run.augment_p = augment.ada_adjusted(run.augment_p, r_t, run.config.batch_size)
+    run.r_t, run.ada_signs = r_t, torch.zeros_like(run.ada_signs)
+
+
 def _grad_norm(module: nn.Module) -> torch.Tensor:
     grads = [p.grad.detach().flatten() for p in module.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.cat(grads)) if grads else torch.zeros(())
@@ -94,13 +128,16 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
     config = run.config
     out: dict[str, Any] = {}
     for index in range(n_steps):
-        real = data.sample(config.batch_size, run.streams["data"]).to(run.hardware.device)
+        batch = data.sample(config.batch_size, run.streams["data"]).to(run.hardware.device)
         r1_now = objectives.r1_due(config, run.step)
+        # The critic and its penalties see the augmented images (gankit.training.augment).
+        real = critic_input(run, batch)
         if r1_now:  # R1 differentiates this step's own D(real): no second forward
             real = real.detach().requires_grad_(True)
         with _autocast(run):  # one region per step: the weights are cast to bf16 once
             with torch.no_grad():
                 fake = run.generator(_noise(run, config.batch_size)).float()
+            fake = critic_input(run, fake)
             real_scores, fake_scores = run.critic(real).float(), run.critic(fake).float()
             loss = objectives.critic_loss(config, real_scores, fake_scores)
             penalty = objectives.penalty(
@@ -119,6 +156,12 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
         run.opt_d.step()
         if config.clip > 0:
             clip_weights(run.critic, config.clip)  # after the step: the critic used is in the box
+        if config.augment_p == "auto":  # ADA's overfitting heuristic, without a host sync
+            signs = torch.sign(objectives.realness(config, real_scores, fake_scores))
+            run.ada_signs = run.ada_signs + torch.stack(
+                [signs.sum(), signs.new_tensor(signs.numel())]
+            )
+    out["real_batch"] = batch  # the generator step pairs its samples with it (RpGAN)
     out["d_loss"] = loss.detach()
     out["penalty"] = penalty.detach()
     out.update(objectives.critic_estimates(config, real_scores, fake_scores))
@@ -128,14 +171,27 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
     return out
 
 
-def generator_step(run: RunState, measure: bool) -> dict[str, Any]:
-    """One descent step of the generator through the (frozen) critic, then the EMA update."""
+def generator_step(
+    run: RunState, measure: bool, real: torch.Tensor | None = None
+) -> dict[str, Any]:
+    """One descent step of the generator through the (frozen) critic, then the EMA update.
+
+    ``real``, the last critic step's real batch, is what a paired loss (RpGAN) scores the
+    samples against (unused otherwise).
+    """
     config = run.config
     run.critic.requires_grad_(False)  # no critic weight gradients are needed here
     try:
         with _autocast(run):
-            scores = run.critic(run.generator(_noise(run, config.batch_size))).float()
-        loss = objectives.generator_loss(config, scores)
+            fake = critic_input(run, run.generator(_noise(run, config.batch_size)))
+            scores = run.critic(fake).float()
+            real_scores = None
+            if objectives.pairs_real(config):
+                if real is None:
+                    raise ValueError(f"recipe {config.recipe}: the generator step needs real")
+                with torch.no_grad():
+                    real_scores = run.critic(critic_input(run, real)).float()
+        loss = objectives.generator_loss(config, scores, real_scores)
         run.opt_g.zero_grad(set_to_none=True)
         loss.backward()
     finally:
