@@ -69,8 +69,8 @@ def _one_step_gradients(run: RunState) -> dict[str, list[torch.Tensor]]:
     run.opt_d.step = recorder("critic", run.critic)  # type: ignore[method-assign]
     run.opt_g.step = recorder("generator", run.generator)  # type: ignore[method-assign]
     dataset = Shard(make_data(run.config.data), run.dist)
-    critic_steps(run, dataset, 1, measure=False)
-    step.generator_step(run, measure=False)
+    real = critic_steps(run, dataset, 1, measure=False)["real_batch"]
+    step.generator_step(run, measure=False, real=real)  # used by a paired loss (r3gan) alone
     return grads
 
 
