@@ -14,7 +14,12 @@ from gankit.training import objectives
 from gankit.training.config import FIELDS, FORMAT, TrainConfig, problems, toml_text, write_toml
 from gankit.training.configure import resolve, saved_config
 from gankit.training.hardware import resolve_hardware
-from gankit.training.migrate import FORMAT_1_IMPLIED, FORMAT_2_IMPLIED, migrate
+from gankit.training.migrate import (
+    FORMAT_1_IMPLIED,
+    FORMAT_2_IMPLIED,
+    FORMAT_3_IMPLIED,
+    migrate,
+)
 from gankit.training.recipes import BASE, GENERATOR_LOSSES, OBJECTIVES, RECIPES, get_recipe
 from gankit.training.state import new_run
 from gankit.training.step import critic_steps_at, train_step
@@ -169,9 +174,11 @@ def test_toml_round_trip_and_the_file_leads_with_its_format(tmp_path):
 
 def test_a_config_format_this_version_does_not_know_is_refused(tmp_path):
     values = {"config_format": FORMAT + 1, **BASE.to_dict()}
-    with pytest.raises(GankitError, match=r"config_format 4; this gankit reads formats 1 to 3"):
+    with pytest.raises(
+        GankitError, match=rf"config_format {FORMAT + 1}; this gankit reads formats 1 to {FORMAT}"
+    ):
         saved_config(values, "config.toml")
-    with pytest.raises(GankitError, match="config_format must be 3, got 1"):
+    with pytest.raises(GankitError, match=f"config_format must be {FORMAT}, got 1"):
         resolve(None, {"config_format": 1})
 
 
@@ -181,7 +188,7 @@ def test_a_config_format_this_version_does_not_know_is_refused(tmp_path):
 def _format_1(**changes) -> dict:
     """A configuration as gankit wrote it before config_format: no version key, none of the
     keys added later."""
-    implied = {**FORMAT_1_IMPLIED, **FORMAT_2_IMPLIED}
+    implied = {**FORMAT_1_IMPLIED, **FORMAT_2_IMPLIED, **FORMAT_3_IMPLIED}
     old = {k: v for k, v in BASE.to_dict().items() if k not in implied}
     return {**old, "recipe": "wgan-gp", "gp_weight": 0.1, **changes}
 
@@ -217,11 +224,20 @@ def test_a_saved_configuration_missing_other_keys_is_not_one_gankit_wrote():
 def test_older_run_folders_had_no_augmentation():
     assert FORMAT_2_IMPLIED == {"augment": "", "augment_p": "1.0"}
     current = {**BASE.to_dict(), "recipe": "nsgan"}
-    old = {k: v for k, v in current.items() if k not in FORMAT_2_IMPLIED}
+    old = {k: v for k, v in current.items() if k not in {**FORMAT_2_IMPLIED, **FORMAT_3_IMPLIED}}
     config = saved_config({"config_format": 2, **old}, "config.toml")
     assert (config.augment, config.augment_p) == ("", "1.0")
     with pytest.raises(GankitError, match="lacks augment, augment_p"):  # format 3 writes them
-        saved_config({"config_format": 3, **old}, "config.toml")
+        saved_config({"config_format": 3, **old, "conditional": False}, "config.toml")
+
+
+def test_older_run_folders_were_unconditional():
+    assert FORMAT_3_IMPLIED == {"conditional": False}
+    current = {**BASE.to_dict(), "recipe": "nsgan"}
+    old = {k: v for k, v in current.items() if k != "conditional"}
+    assert saved_config({"config_format": 3, **old}, "config.toml").conditional is False
+    with pytest.raises(GankitError, match="lacks conditional"):  # format 4 writes it
+        saved_config({"config_format": 4, **old}, "config.toml")
 
 
 # --- steps = 0: until the time limit, and no sentinel anywhere -----------------------------------

@@ -69,21 +69,32 @@ def _one_step_gradients(run: RunState) -> dict[str, list[torch.Tensor]]:
     run.opt_d.step = recorder("critic", run.critic)  # type: ignore[method-assign]
     run.opt_g.step = recorder("generator", run.generator)  # type: ignore[method-assign]
     dataset = Shard(make_data(run.config.data), run.dist)
-    real = critic_steps(run, dataset, 1, measure=False)["real_batch"]
-    step.generator_step(run, measure=False, real=real)  # used by a paired loss (r3gan) alone
+    values = critic_steps(run, dataset, 1, measure=False)
+    # the real batch is used by a paired loss (r3gan) alone, its labels by a conditional run
+    step.generator_step(run, measure=False, real=values["real_batch"], labels=values["real_labels"])
     return grads
 
 
 # --- what the two processes do --------------------------------------------------------------
 
+# Recipes checked in two processes, and conditional runs (one with a penalty, one paired loss)
+CASES = {recipe: {} for recipe in sorted(RECIPES)}
+CASES.update(
+    {"wgan-gp+conditional": {"conditional": True}, "r3gan+conditional": {"conditional": True}}
+)
+
+
+def _case(name: str):
+    return _config(name.partition("+")[0], **CASES[name])
+
 
 def _scenarios(folder: Path, dist: Dist) -> dict[str, Any]:
     hardware = resolve_hardware("cpu", "fp32")
     out: dict[str, Any] = {"gradients": {}}
-    for recipe in sorted(RECIPES):
-        run = new_run(_config(recipe), hardware, dist)
+    for name in CASES:
+        run = new_run(_case(name), hardware, dist)
         parallelize(run)
-        out["gradients"][recipe] = _one_step_gradients(run)
+        out["gradients"][name] = _one_step_gradients(run)
 
     # A few real iterations with clipping and an EMA: every process must hold the same weights.
     run = new_run(_config("wgan", ema_decay=0.9, lr_d=0.05, lr_g=0.05), hardware, dist)
@@ -168,17 +179,17 @@ def two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[
 # --- gradients ------------------------------------------------------------------------------
 
 
-def _reference_parts(recipe: str) -> list[dict[str, list[torch.Tensor]]]:
+def _reference_parts(name: str) -> list[dict[str, list[torch.Tensor]]]:
     """In this one process: each rank's part of the global batch, with that rank's draws."""
     hardware = resolve_hardware("cpu", "fp32")
     return [
-        _one_step_gradients(new_run(_config(recipe), hardware, Dist(rank, WORLD)))
+        _one_step_gradients(new_run(_case(name), hardware, Dist(rank, WORLD)))
         for rank in range(WORLD)
     ]
 
 
 @pytest.mark.slow  # with the fixture's 10-15 s (two processes, run once)
-@pytest.mark.parametrize("recipe", sorted(RECIPES))
+@pytest.mark.parametrize("recipe", list(CASES))
 def test_one_step_in_two_processes_equals_one_process_on_the_global_batch(two_processes, recipe):
     # Every loss and penalty is a mean over samples, so the global batch's gradient is the mean
     # of the parts' gradients, each part with its process's data, noise and epsilon draws.

@@ -132,7 +132,7 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_wrapped_networks_validate_their_dimensions():
-    with pytest.raises(GankitError, match="^in_dim must be an integer >= 1, got -1"):
+    with pytest.raises(GankitError, match="^latent_dim must be an integer >= 1, got -1"):
         MLPGenerator(-1, 2, width=4, depth=1)
     with pytest.raises(GankitError, match="^activation must be one of"):
         MLPCritic(2, width=4, depth=1, activation="swish")

@@ -90,10 +90,10 @@ def test_a_crashed_and_resumed_run_shows_each_step_once(tmp_path, monkeypatch):
     config = resolve("nsgan", {**TINY, "data": "ring:modes=4", "steps": 12})
     real_step = step_module.generator_step
 
-    def crash_at_step_7(run, measure):
+    def crash_at_step_7(run, measure, **pairs):
         if run.step == 6:
             raise RuntimeError("crash")
-        return real_step(run, measure)
+        return real_step(run, measure, **pairs)
 
     monkeypatch.setattr(step_module, "generator_step", crash_at_step_7)
     with pytest.raises(RuntimeError, match="crash"):

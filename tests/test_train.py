@@ -20,7 +20,7 @@ from gankit.runs import draw_samples, evaluate_run, load_run
 from gankit.training import loop
 from gankit.training import step as step_module
 from gankit.training.checkpoint import load_checkpoint
-from gankit.training.config import TrainConfig
+from gankit.training.config import FORMAT, TrainConfig
 from gankit.training.configure import resolve
 from gankit.training.hardware import resolve_hardware
 from gankit.training.launch import resume_run, start_run
@@ -176,7 +176,7 @@ def test_a_run_folder_of_format_1_resumes_samples_and_evaluates_as_its_run_did(t
     assert load_run(tmp_path)[0].r1_every == 1  # sampling and eval read the checkpoint's config
     resume_run(tmp_path, {"steps": 3}, progress=False, log=quiet)
     saved = read_toml(toml)
-    assert saved["r1_every"] == 1 and saved["config_format"] == 3  # what runs did before
+    assert saved["r1_every"] == 1 and saved["config_format"] == FORMAT  # what runs did before
 
 
 def _losses_by_step(path: Path) -> dict[int, tuple[float, float]]:

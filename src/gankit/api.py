@@ -185,13 +185,32 @@ class Run:
 
         return read_metrics(RunPaths(self.path).metrics)
 
-    def sample(self, n: int = 1000, seed: int = 0) -> np.ndarray:
-        """``n`` samples, shape ``(n, dim)`` or ``(n, C, H, W)`` in [-1, 1], from ``seed``."""
+    def sample(self, n: int = 1000, seed: int = 0, label: int | str | None = None) -> np.ndarray:
+        """``n`` samples, shape ``(n, dim)`` or ``(n, C, H, W)`` in [-1, 1], from ``seed``.
+
+        A conditional run draws class ``label`` (``gankit sample --class``), or with
+        ``label="all"`` ``n`` of each class in turn (``n · classes`` samples), or by
+        default classes as often as the data holds them.
+
+        Raises:
+            GankitError: a ``label`` on an unconditional run, or not one of its classes.
+        """
+        return self._labelled_sample(n, seed, label)[0]
+
+    def _labelled_sample(
+        self, n: int, seed: int, label: int | str | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`sample`'s samples and the classes asked for (``None``: unconditional)."""
         from gankit._validate import check_int
-        from gankit.runs import generate
+        from gankit.data import make_data
+        from gankit.runs import class_request, generate
 
         config, generator, _ = self._checkpoint()
-        return generate(config, generator, check_int("n", n), seed)
+        n = check_int("n", n)
+        labels = class_request(config, make_data(config.data), n, seed, label)
+        count = n if labels is None else len(labels)
+        samples = generate(config, generator, count, seed, labels)
+        return samples, None if labels is None else labels.numpy()
 
     def evaluate(
         self,
@@ -214,12 +233,16 @@ class Run:
             self.path, n, seed, log=log or _silent, features=features, progress=progress
         )
 
-    def write_samples(self, out: str | Path, n: int = 1000, seed: int = 0) -> Path:
+    def write_samples(
+        self, out: str | Path, n: int = 1000, seed: int = 0, label: int | str | None = None
+    ) -> Path:
         """Write ``n`` samples to ``out`` (as ``gankit sample``): a ``.npy`` array, or a
         ``.png`` (an image grid, or toy samples plotted over fresh real ones); returns the path.
+        ``label`` as in :meth:`sample`; with ``"all"`` the grid has one row of ``n`` per class.
 
         Raises:
-            GankitError: ``out`` does not end in .npy or .png, or cannot be written.
+            GankitError: ``out`` does not end in .npy or .png, or cannot be written; a bad
+                ``label``.
         """
         import numpy as np
 
@@ -227,14 +250,14 @@ class Run:
 
         if Path(out).suffix not in (".npy", ".png"):
             raise GankitError(f"--out must end in .npy or .png, got {str(out)!r}")
-        samples = self.sample(n, seed)
+        samples, labels = self._labelled_sample(n, seed, label)
         path = output_file(out)  # its missing folders are made
         if path.suffix == ".npy":
             atomic_write(path, lambda stream: np.save(stream, samples))
         elif samples.ndim == 4:
             from gankit.report.grid import save_grid
 
-            save_grid(samples, path)
+            save_grid(samples, path, columns=n if label == "all" else None)
         else:
             import torch
 
@@ -244,7 +267,7 @@ class Run:
             config = self.config
             real = make_toy(config.data).sample(n, torch.Generator().manual_seed(seed))
             title = f"{config.recipe} on {config.data}"
-            plot_toy_samples(real.numpy(), samples, path, title=title)
+            plot_toy_samples(real.numpy(), samples, path, title=title, fake_labels=labels)
         return path
 
     def plot(self) -> Figure:

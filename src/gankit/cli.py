@@ -40,6 +40,7 @@ TRAIN_EPILOG = f"""examples:
   gankit train --resume runs/ring --steps 4000              continue to 4000 steps in all
   gankit train --data mnist5k --out runs/mnist --time-limit 600   until 600 s (no --steps)
   gankit train --data ring --out runs/ring --report         also write runs/ring/report.html
+  gankit train --data mnist5k --conditional --out runs/c    class-conditional (labelled data)
   torchrun --standalone --nproc_per_node=2 -m gankit train --data ring --out runs/ring2
                                                             two processes share each batch
 
@@ -48,12 +49,15 @@ Every field of the resolved configuration (see DIR/config.toml) can be set in a 
 Under torchrun, --batch-size is the global batch, split evenly among the processes; rank 0
 writes the run folder, and a run resumes in any number of processes.
 Data specs: ring:modes=8,radius=2,std=0.02  grid:side=5,spacing=2,std=0.05  swissroll
-uniform1d:low=0,high=1  gmm1d:means=-2;2,std=0.5  segments:theta=0.5
+uniform1d:low=0,high=1  gmm1d:means=-2;2,std=0.5  segments:theta=0.5  mnist5k  digits
+stackedmnist  folder:PATH[,size=32,channels=1|3]  npy:X.npy[,size=S,labels=Y.npy]
 """
 
 SAMPLE_EPILOG = """examples:
   gankit sample runs/ring --n 5000 --out samples.npy
   gankit sample runs/ring --n 2000 --out samples.png
+  gankit sample runs/c --class 7 --n 64 --out sevens.png    a conditional run: class 7
+  gankit sample runs/c --class all --out classes.png        one row of 10 per class
 """
 
 EVAL_EPILOG = """examples:
@@ -137,9 +141,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from gankit import api
 
-    out = api.load(args.run_dir).write_samples(args.out, args.n, args.seed)
-    print(f"gankit: wrote {args.n} samples to {out}", file=sys.stderr)
+    run = api.load(args.run_dir)
+    n = args.n if args.n is not None else CLASS_ROW if args.label == "all" else SAMPLES
+    out = run.write_samples(args.out, n, args.seed, args.label)
+    what = f"{n} samples" if args.label is None else f"{n} samples of class {args.label}"
+    if args.label == "all":
+        what = f"{n} samples of each class"
+    print(f"gankit: wrote {what} to {out}", file=sys.stderr)
     return 0
+
+
+SAMPLES = 1000  # gankit sample's default count
+CLASS_ROW = 10  # gankit sample --class all: the default samples per class (one grid row)
+
+
+def _class_choice(text: str) -> int | str:
+    """``--class``: a class index >= 0, or ``all``."""
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a class index or all, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a class index >= 0 or all, got {text!r}")
+    return value
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -270,6 +296,9 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         "comma-separated color, translation, cutout (DiffAugment); default none",
         "augment_p": "probability of each augmentation per sample, in [0, 1] (default 1.0), "
         "or auto: ADA's adaptive p",
+        "conditional": "class-conditional networks trained on the data's labels (a "
+        "labelled set: mnist5k, digits, stackedmnist, folder: with class subfolders, "
+        "npy:X.npy,labels=Y.npy, or a toy set with modes); then gankit sample --class K",
     }
     for name, kind in FIELDS.items():
         if name == "recipe":
@@ -329,7 +358,22 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SAMPLE_EPILOG,
     )
     sample.add_argument("run_dir", metavar="DIR", help="run folder")
-    sample.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
+    sample.add_argument(
+        "--n",
+        type=_positive_int,
+        default=None,
+        help=f"number of samples (default {SAMPLES}; with --class all, per class, default "
+        f"{CLASS_ROW})",
+    )
+    sample.add_argument(
+        "--class",
+        dest="label",
+        type=_class_choice,
+        default=None,
+        metavar="K|all",
+        help="a conditional run: samples of class K, or all: N of each class (a .png grid "
+        "with one row per class)",
+    )
     sample.add_argument("--out", required=True, help="output file: .npy array or .png plot")
     sample.add_argument("--seed", type=int, default=0, help="noise seed")
     sample.set_defaults(run=_cmd_sample)

@@ -15,14 +15,16 @@ import torch
 
 from gankit._random import seeded
 from gankit.data import ImageSet, make_data
+from gankit.errors import GankitError
 from gankit.models.standing import standing_statistics
 from gankit.runfolder import RunPaths, atomic_write_text
 from gankit.training.checkpoint import load_latest, require_run
 from gankit.training.config import TrainConfig
 from gankit.training.configure import saved_config
-from gankit.training.state import build_models, data_shape
+from gankit.training.state import build_models, classes_of, data_shape
 
 __all__ = [
+    "class_request",
     "draw_samples",
     "eval_samples",
     "evaluate_run",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 EVAL_SEED_OFFSET = 1_000_003  # fresh real samples for eval never repeat the training stream
+LABEL_SEED_OFFSET = 2_000_003  # the classes asked of a conditional generator: apart from z
 EVAL_SAMPLES = 2000  # samples per side, unless the data set names its own (``eval_samples``)
 CHUNK = 2000  # images generated at once: 26,000 in one batch would need gigabytes
 
@@ -69,22 +72,72 @@ def load_critic(config: TrainConfig, state: dict[str, Any]) -> torch.nn.Module:
 def _empty_models(config: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
     """A run's networks, to load weights over: only their shapes matter."""
     with seeded(config.seed):  # no side effect on torch's global generator
-        return build_models(config, data_shape(make_data(config.data)))
+        dataset = make_data(config.data)
+        return build_models(config, data_shape(dataset), classes_of(config, dataset))
 
 
-def generate(config: TrainConfig, generator: torch.nn.Module, n: int, seed: int = 0) -> np.ndarray:
+def generate(
+    config: TrainConfig,
+    generator: torch.nn.Module,
+    n: int,
+    seed: int = 0,
+    labels: torch.Tensor | None = None,
+) -> np.ndarray:
     """``n`` samples of a loaded generator, shape ``(n, dim)`` or ``(n, C, H, W)``,
-    reproducible from ``seed``."""
+    reproducible from ``seed``; of classes ``labels`` (n,) for a conditional run
+    (:func:`class_request`)."""
     rng = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         z = torch.randn(n, config.latent_dim, generator=rng)
-        return torch.cat([generator(part).float() for part in z.split(CHUNK)]).numpy()
+        if labels is None:
+            return torch.cat([generator(part).float() for part in z.split(CHUNK)]).numpy()
+        parts = zip(z.split(CHUNK), labels.split(CHUNK), strict=True)
+        return torch.cat([generator(part, classes).float() for part, classes in parts]).numpy()
 
 
-def draw_samples(run_dir: str | Path, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` samples from a run's latest generator, shape ``(n, dim)`` or ``(n, C, H, W)``."""
+def class_request(
+    config: TrainConfig, dataset: Any, n: int, seed: int = 0, label: int | str | None = None
+) -> torch.Tensor | None:
+    """The classes to ask of a run's generator for ``n`` samples: ``None`` for an
+    unconditional run; else ``n`` of class ``label``, ``n`` of each class in turn for
+    ``label="all"``, or (``None``) classes drawn as often as the data holds them, from
+    ``seed``.
+
+    Raises:
+        GankitError: a ``label`` on an unconditional run, or out of range.
+    """
+    if not config.conditional:
+        if label is not None:
+            raise GankitError(
+                f"--class {label} needs a conditional run; this one was trained without "
+                "--conditional"
+            )
+        return None
+    classes = classes_of(config, dataset)
+    if label is None:
+        rng = torch.Generator().manual_seed(seed + LABEL_SEED_OFFSET)
+        return dataset.draw_labels(n, rng).cpu()
+    if label == "all":
+        return torch.arange(classes).repeat_interleave(n)
+    if (
+        isinstance(label, bool)
+        or not isinstance(label, (int, np.integer))
+        or not (0 <= label < classes)
+    ):
+        raise GankitError(
+            f"--class must be a class 0..{classes - 1} of this run or all, got {label!r}"
+        )
+    return torch.full((n,), int(label), dtype=torch.int64)
+
+
+def draw_samples(
+    run_dir: str | Path, n: int, seed: int = 0, label: int | str | None = None
+) -> np.ndarray:
+    """``n`` samples from a run's latest generator, shape ``(n, dim)`` or ``(n, C, H, W)``
+    (of class ``label``, or ``n`` per class for ``"all"``: :func:`class_request`)."""
     config, generator, _ = load_run(run_dir)
-    return generate(config, generator, n, seed)
+    labels = class_request(config, make_data(config.data), n, seed, label)
+    return generate(config, generator, len(labels) if labels is not None else n, seed, labels)
 
 
 def evaluate_run(
@@ -113,7 +166,8 @@ def evaluate_run(
     config, generator, state = load_run(paths.root)
     dataset = make_data(config.data)
     n = eval_samples(dataset) if n is None else n
-    samples = generate(config, generator, n, seed)
+    labels = class_request(config, dataset, n, seed)  # conditional: classes as in the data
+    samples = generate(config, generator, n, seed, labels)
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
     if isinstance(dataset, ImageSet):
         images = torch.from_numpy(samples)
@@ -121,9 +175,19 @@ def evaluate_run(
             images, dataset, seed=seed, log=log, features=features, progress=progress
         )
         result.update(scores)
+        if labels is not None:
+            from gankit.metrics.conditional import evaluate_conditional_images
+
+            result.update(
+                evaluate_conditional_images(images, labels, dataset, log=log, progress=progress)
+            )
     else:
         fresh = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
         real = dataset.sample(n, fresh).numpy()
         result.update(evaluate_toy(samples, dataset, real))
+        if labels is not None:
+            from gankit.metrics.conditional import evaluate_conditional_toy
+
+            result.update(evaluate_conditional_toy(samples, labels.numpy(), dataset.centres))
     atomic_write_text(paths.eval, json.dumps(result, indent=2) + "\n")
     return result

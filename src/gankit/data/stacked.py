@@ -62,6 +62,10 @@ class StackedMnist(ImageSet):
     def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
         return self.draw(n, rng)[0]
 
+    def sample_labelled(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        images, triples = self.draw(n, rng)
+        return images, torch.from_numpy(triples)
+
 
 def triple_labels(digits: np.ndarray) -> np.ndarray:
     """The class ``100·d_R + 10·d_G + d_B`` of each row of digits (n, 3).

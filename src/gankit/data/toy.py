@@ -80,12 +80,33 @@ class ToyDistribution(ABC):
     def std(self) -> float:
         """The scoring scale: a sample is high quality within ``3 * std`` of its nearest centre."""
 
+    @property
+    def n_classes(self) -> int:
+        """Classes a conditional model can ask for: the mixtures' components (the mode
+        index is the class); 0 for a set without modes."""
+        return 0
+
     def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
         """Draw ``n`` samples using only ``rng``: shape (n, dim), float32, on its device."""
-        n = check_int("n", n)
-        if not isinstance(rng, torch.Generator):
-            raise GankitError(f"rng must be a torch.Generator, got {type(rng).__name__}")
-        return self._sample(n, rng)
+        return self._sample(_checked(n, rng), rng)
+
+    def sample_labelled(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` samples and their classes (n,) int64, using only ``rng`` (the same samples as
+        :meth:`sample` with the same ``rng`` state).
+
+        Raises:
+            GankitError: the set has no classes (no modes).
+        """
+        if not self.n_classes:
+            raise GankitError(f"{self.name} has no modes, so no classes")
+        return self._sample_labelled(_checked(n, rng), rng)
+
+    def draw_labels(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """``n`` classes (n,) int64 drawn as the set draws them (mixture weights)."""
+        return self.sample_labelled(n, rng)[1]
+
+    def _sample_labelled(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        raise GankitError(f"{self.name} has no modes, so no classes")
 
     def log_density(self, x: ArrayLike) -> np.ndarray:
         """``log p(x)`` for points of shape (n, dim) ((n,) also when dim is 1); shape (n,)."""
@@ -96,8 +117,8 @@ class ToyDistribution(ABC):
             )
         return self._log_density(points)
 
-    @abstractmethod
-    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor: ...
+    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        return self._sample_labelled(n, rng)[0]  # a set without modes overrides this
 
     @abstractmethod
     def _log_density(self, points: np.ndarray) -> np.ndarray: ...
@@ -115,14 +136,18 @@ class _GaussianMixture(ToyDistribution):
         m = len(self.centres)
         return np.full(m, 1.0 / m)
 
-    def _sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+    @property
+    def n_classes(self) -> int:
+        return len(self.centres)
+
+    def _sample_labelled(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         device = rng.device
         weights = torch.as_tensor(self._weights(), device=device)
         k = torch.multinomial(weights, n, replacement=True, generator=rng)  # (n,)
         noise = torch.randn(n, self.dim, generator=rng, device=device, dtype=torch.float32)
         centres = torch.as_tensor(self.centres, dtype=torch.float32, device=device)  # (m, dim)
         scales = torch.as_tensor(self._scales(), dtype=torch.float32, device=device)  # (m,)
-        return centres[k] + scales[k, None] * noise
+        return centres[k] + scales[k, None] * noise, k
 
     def _log_density(self, points: np.ndarray) -> np.ndarray:
         scales = self._scales()  # (m,)
@@ -366,6 +391,13 @@ class Segments(ToyDistribution):
             "segments lies on a line segment in R²: it has no density with respect to area "
             "(docs/theory.md §4)"
         )
+
+
+def _checked(n: int, rng: Any) -> int:
+    n = check_int("n", n)
+    if not isinstance(rng, torch.Generator):
+        raise GankitError(f"rng must be a torch.Generator, got {type(rng).__name__}")
+    return n
 
 
 TOY_SETS: dict[str, type[ToyDistribution]] = {

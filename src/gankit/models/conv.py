@@ -9,6 +9,10 @@ halving in the critic (``width``, ``2·width``, …) and mirror that in the gene
 The critic's normalisation is a choice: ``"batch"`` for a GAN discriminator (DCGAN),
 ``"layer"`` (layer norm over C×H×W, i.e. ``GroupNorm(1, C)``) or ``None`` for a critic trained
 with the gradient penalty, where batch norm would couple the samples (Gulrajani et al. 2017, §4).
+
+With ``n_classes`` the networks are class-conditional (:mod:`gankit.models.classes`): the
+generator reads a class embedding beside the noise, the critic adds a projection of its
+last feature map, averaged over positions.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from torch import nn
 
 from gankit._validate import check_choice, check_int
 from gankit.errors import GankitError
+from gankit.models.classes import CLASS_EMBEDDING, Projection, check_labels, class_embedding
 
 __all__ = ["ConvCritic", "ConvGenerator", "spatial_plan"]
 
@@ -60,17 +65,19 @@ class ConvGenerator(nn.Module):
         torch.Size([3, 1, 28, 28])
     """
 
-    def __init__(self, latent_dim: int, shape: Any, *, width: int) -> None:
+    def __init__(self, latent_dim: int, shape: Any, *, width: int, n_classes: int = 0) -> None:
         super().__init__()
         self.latent_dim = check_int("latent_dim", latent_dim)
         self.shape = _check_shape(shape)
         self.width = check_int("width", width)
+        self.n_classes = check_int("n_classes", n_classes, minimum=0)
         plan = spatial_plan(self.shape[1])
         ups = len(plan) - 1
         channels = [self.width * 2 ** (ups - 1 - i) for i in range(ups)]  # deepest first
         self.start = (channels[0], plan[-1], plan[-1])
+        inputs = self.latent_dim + (CLASS_EMBEDDING if self.n_classes else 0)
         self.project = nn.Sequential(
-            nn.Linear(self.latent_dim, channels[0] * plan[-1] ** 2),
+            nn.Linear(inputs, channels[0] * plan[-1] ** 2),
             nn.BatchNorm1d(channels[0] * plan[-1] ** 2),
             nn.ReLU(),
         )
@@ -83,16 +90,22 @@ class ConvGenerator(nn.Module):
             ]
         blocks += [nn.ConvTranspose2d(channels[-1], self.shape[0], 4, 2, 1), nn.Tanh()]
         self.blocks = nn.Sequential(*blocks)
+        if self.n_classes:
+            self.embed = class_embedding(self.n_classes)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise GankitError(f"z must have shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        labels = check_labels(labels, self.n_classes, len(z))
+        if labels is not None:
+            z = torch.cat([z, self.embed(labels).to(z.dtype)], dim=1)
         h = self.project(z).view(len(z), *self.start)
         return self.blocks(h)  # (B, C, S, S)
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"latent_dim": self.latent_dim, "shape": self.shape, "width": self.width}
+        config = {"latent_dim": self.latent_dim, "shape": self.shape, "width": self.width}
+        return {**config, "n_classes": self.n_classes} if self.n_classes else config
 
 
 class ConvCritic(nn.Module):
@@ -107,11 +120,12 @@ class ConvCritic(nn.Module):
         torch.Size([2])
     """
 
-    def __init__(self, shape: Any, *, width: int, norm: str | None) -> None:
+    def __init__(self, shape: Any, *, width: int, norm: str | None, n_classes: int = 0) -> None:
         super().__init__()
         self.shape = _check_shape(shape)
         self.width = check_int("width", width)
         self.norm = check_choice("norm", norm, CRITIC_NORMS)
+        self.n_classes = check_int("n_classes", n_classes, minimum=0)
         plan = spatial_plan(self.shape[1])
         layers: list[nn.Module] = []
         features = self.shape[0]
@@ -126,12 +140,20 @@ class ConvCritic(nn.Module):
             features = out
         layers += [nn.Flatten(), nn.Linear(features * plan[-1] ** 2, 1)]
         self.layers = nn.Sequential(*layers)
+        if self.n_classes:
+            self.projection = Projection(self.n_classes, features)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
             raise GankitError(f"x must have shape (B, {self.shape}), got {tuple(x.shape)}")
-        return self.layers(x).squeeze(-1)  # (B,)
+        labels = check_labels(labels, self.n_classes, len(x))
+        if labels is None:
+            return self.layers(x).squeeze(-1)  # (B,)
+        maps = self.layers[:-2](x)  # (B, F, s, s), the last feature map
+        score = self.layers[-1](maps.flatten(1)).squeeze(-1)
+        return score + self.projection(maps.mean(dim=(2, 3)), labels)  # (B,)
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"shape": self.shape, "width": self.width, "norm": self.norm}
+        config = {"shape": self.shape, "width": self.width, "norm": self.norm}
+        return {**config, "n_classes": self.n_classes} if self.n_classes else config

@@ -3,7 +3,9 @@
 The recipes' toy networks (``gankit.training.recipes``) are these with ReLU, a linear
 output and no normalisation: the WGAN-GP toy code's three hidden layers of 512 units
 (Gulrajani et al. 2017, ``gan_toy.py``), or 3 x 128 for the default recipe. Width and depth
-are always given: the recipes hold them.
+are always given: the recipes hold them. With ``n_classes`` the generator and critic are
+class-conditional (:mod:`gankit.models.classes`: a class embedding beside the noise, a
+projection of the critic's last hidden layer).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import nn
 
 from gankit._validate import check_choice, check_int
 from gankit.errors import GankitError
+from gankit.models.classes import CLASS_EMBEDDING, Projection, check_labels, class_embedding
 
 __all__ = ["MLP", "MLPCritic", "MLPGenerator"]
 
@@ -120,20 +123,30 @@ class MLPGenerator(nn.Module):
         True
     """
 
-    def __init__(self, latent_dim: int, data_dim: int, **mlp_kwargs: Any) -> None:
+    def __init__(
+        self, latent_dim: int, data_dim: int, *, n_classes: int = 0, **mlp_kwargs: Any
+    ) -> None:
         super().__init__()
-        self.net = MLP(latent_dim, data_dim, **mlp_kwargs)
-        self.latent_dim = self.net.in_dim
+        self.latent_dim = check_int("latent_dim", latent_dim)
+        self.n_classes = check_int("n_classes", n_classes, minimum=0)
+        inputs = self.latent_dim + (CLASS_EMBEDDING if self.n_classes else 0)
+        self.net = MLP(inputs, data_dim, **mlp_kwargs)
         self.data_dim = self.net.out_dim
+        if self.n_classes:
+            self.embed = class_embedding(self.n_classes)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("z", z, self.latent_dim)
+        labels = check_labels(labels, self.n_classes, len(z))
+        if labels is not None:
+            z = torch.cat([z, self.embed(labels).to(z.dtype)], dim=1)
         return self.net(z)  # (B, latent_dim) -> (B, data_dim)
 
     @property
     def config(self) -> dict[str, Any]:
         """The arguments that rebuild this generator: ``MLPGenerator(**g.config)``."""
-        return {"latent_dim": self.latent_dim, "data_dim": self.data_dim, **self.net.config}
+        config = {"latent_dim": self.latent_dim, "data_dim": self.data_dim, **self.net.config}
+        return {**config, "n_classes": self.n_classes} if self.n_classes else config
 
 
 class MLPCritic(nn.Module):
@@ -156,19 +169,28 @@ class MLPCritic(nn.Module):
         torch.Size([5])
     """
 
-    def __init__(self, data_dim: int, **mlp_kwargs: Any) -> None:
+    def __init__(self, data_dim: int, *, n_classes: int = 0, **mlp_kwargs: Any) -> None:
         super().__init__()
         self.net = MLP(data_dim, 1, **mlp_kwargs)
         self.data_dim = self.net.in_dim
+        self.n_classes = check_int("n_classes", n_classes, minimum=0)
+        if self.n_classes:
+            self.projection = Projection(self.n_classes, self.net.width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("x", x, self.data_dim)
-        return self.net(x).squeeze(-1)  # (B, data_dim) -> (B, 1) -> (B,)
+        labels = check_labels(labels, self.n_classes, len(x))
+        if labels is None:
+            return self.net(x).squeeze(-1)  # (B, data_dim) -> (B, 1) -> (B,)
+        hidden = self.net.layers[:-1](x)  # (B, width), the last hidden layer
+        score = self.net.layers[-1](hidden).squeeze(-1)
+        return score + self.projection(hidden, labels)  # (B,)
 
     @property
     def config(self) -> dict[str, Any]:
         """The arguments that rebuild this critic: ``MLPCritic(**f.config)``."""
-        return {"data_dim": self.data_dim, **self.net.config}
+        config = {"data_dim": self.data_dim, **self.net.config}
+        return {**config, "n_classes": self.n_classes} if self.n_classes else config
 
 
 def _check_input(name: str, x: torch.Tensor, dim: int) -> None:

@@ -4,7 +4,8 @@ A generator with batch norm samples in eval mode from its running statistics, bu
 the statistics of the weights it was trained with. An EMA generator (averaged weights) never
 ran a forward pass of its own, so its statistics must be measured for its own weights:
 reset them, run a few batches of noise in train mode with a cumulative average, then
-switch to eval mode. Done on a copy, so the training state is never touched.
+switch to eval mode. Done on a copy, so the training state is never touched. A conditional
+generator (``n_classes > 0``) runs those batches with classes drawn uniformly.
 """
 
 from __future__ import annotations
@@ -47,8 +48,14 @@ def standing_statistics(
             module.reset_running_stats()
             module.momentum = None  # a cumulative average over the batches below
     rng = torch.Generator(device=device).manual_seed(seed)
+    classes = int(getattr(copied, "n_classes", 0))
     copied.train()
     with torch.no_grad():
         for _ in range(batches):
-            copied(torch.randn(batch_size, latent_dim, generator=rng, device=device))
+            z = torch.randn(batch_size, latent_dim, generator=rng, device=device)
+            if classes:
+                labels = torch.randint(classes, (batch_size,), generator=rng, device=device)
+                copied(z, labels)
+            else:
+                copied(z)
     return copied.eval()

@@ -57,9 +57,11 @@ def plot_toy_samples(
     *,
     critic: Callable[[np.ndarray], np.ndarray] | None = None,
     title: str = "",
+    fake_labels: np.ndarray | None = None,
 ) -> Path:
     """Save a PNG of real vs generated samples; 2-D over the critic's contour, 1-D as
-    histograms and empirical CDFs. ``critic`` maps points ``(n, d)`` to scores ``(n,)``."""
+    histograms and empirical CDFs. ``critic`` maps points ``(n, d)`` to scores ``(n,)``;
+    ``fake_labels`` (a conditional run's classes) colour the generated 2-D points by class."""
     plt = offscreen()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +79,21 @@ def plot_toy_samples(
             shade = ax.contourf(xs, ys, values, levels=20, cmap="coolwarm", alpha=0.55)
             fig.colorbar(shade, ax=ax, label="critic / discriminator")
         ax.scatter(real[:, 0], real[:, 1], s=4, c="tab:orange", alpha=0.5, label="real")
-        ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:green", alpha=0.6, label="generated")
+        if fake_labels is None:
+            ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:green", alpha=0.6, label="generated")
+        else:
+            colours = np.asarray(fake_labels) % 20  # tab20 repeats its 20 colours
+            ax.scatter(
+                fake[:, 0],
+                fake[:, 1],
+                s=5,
+                c=colours,
+                cmap="tab20",
+                vmin=0,
+                vmax=19,
+                alpha=0.8,
+                label="generated (colour: requested class)",
+            )
         ax.set_xlim(low[0], high[0])
         ax.set_ylim(low[1], high[1])
         ax.set_aspect("equal")
@@ -110,10 +126,15 @@ def write_snapshot(snapshot: Snapshot) -> Path:
     """Draw a training step's sample figure (the loop's ``figures`` writer): a grid of
     images (and, once, of real ones beside it), or toy samples over the critic's contour."""
     if snapshot.fake.ndim == 4:
-        save_grid(snapshot.fake, snapshot.path)
+        save_grid(snapshot.fake, snapshot.path, columns=snapshot.columns)
         if snapshot.real_path is not None and not snapshot.real_path.exists():
             save_grid(snapshot.real, snapshot.real_path)
         return snapshot.path
     return plot_toy_samples(
-        snapshot.real, snapshot.fake, snapshot.path, critic=snapshot.critic, title=snapshot.title
+        snapshot.real,
+        snapshot.fake,
+        snapshot.path,
+        critic=snapshot.critic,
+        title=snapshot.title,
+        fake_labels=snapshot.labels,
     )

@@ -38,8 +38,8 @@ __all__ = [
 
 # The format of config.toml (and of a checkpoint's configuration). 2: config_format is
 # written, steps = 0 means "until the time limit" (format 1 wrote 10**9). 3: augment and
-# augment_p (differentiable augmentation).
-FORMAT = 3
+# augment_p (differentiable augmentation). 4: conditional (class-conditional networks).
+FORMAT = 4
 # gankit.training.augment's policies (kept here by name: this module must not import torch)
 AUGMENTATIONS = ("color", "translation", "cutout")
 
@@ -99,6 +99,7 @@ class TrainConfig:
     activation: str  # of the MLPs
     critic_norm: str  # auto: see gankit.training.state.critic_norm
     ema_decay: float  # EMA of the generator's weights; 0: none
+    conditional: bool  # class-conditional networks, trained on the data's labels
     augment: str  # DiffAugment policy, comma-separated AUGMENTATIONS; "": off
     augment_p: str  # probability of each augmentation per sample, a number or "auto" (ADA)
     log_every: int
@@ -262,7 +263,7 @@ def toml_text(config: TrainConfig, facts: dict[str, Any] | None = None) -> str:
         >>> from gankit.training.recipes import get_recipe
         >>> text = toml_text(get_recipe("wgan").toy)
         >>> text.splitlines()[1:3]
-        ['config_format = 3', 'recipe = "wgan"']
+        ['config_format = 4', 'recipe = "wgan"']
     """
     lines = ["# gankit run configuration, fully resolved (recipe < TOML < flags)"]
     lines += [f"# {key}: {value}" for key, value in (facts or {}).items()]

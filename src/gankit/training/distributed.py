@@ -206,6 +206,10 @@ class Shard:
     def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
         return local_part(self.dataset.sample(n, rng), self.dist)
 
+    def sample_labelled(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, labels = self.dataset.sample_labelled(n, rng)
+        return local_part(batch, self.dist), local_part(labels, self.dist)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.dataset, name)
 

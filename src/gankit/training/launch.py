@@ -25,6 +25,7 @@ from gankit.training.hardware import Hardware, resolve_hardware
 from gankit.training.lock import refuse_if_in_use, run_lock
 from gankit.training.loop import TrainResult, train
 from gankit.training.snapshot import FigureWriter
+from gankit.training.state import classes_of
 
 __all__ = ["resume_run", "start_run"]
 
@@ -49,8 +50,11 @@ def start_run(
     """
     out = named_path(out, "--out")  # "" would be the current folder
     config = resolve(recipe, file_values, flag_values)
-    # A bad data spec fails here, before any folder is made; the canonical spec is recorded.
-    config = dataclasses.replace(config, data=make_data(config.data).spec)
+    # A bad data spec, or labels a conditional run lacks, fail here, before any folder is
+    # made; the canonical spec is recorded.
+    dataset = make_data(config.data)
+    config = dataclasses.replace(config, data=dataset.spec)
+    classes_of(config, dataset)
     paths = RunPaths(out)
     if paths.root.exists() and not paths.root.is_dir():
         raise GankitError(f"--out {paths.root} exists and is not a folder")

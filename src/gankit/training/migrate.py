@@ -5,7 +5,8 @@
 written before it, and it may lack the keys added after the first release, which then held
 the values in :data:`FORMAT_1_IMPLIED` (the behaviour those runs had). Format 1 also wrote a
 run trained until its time limit as ``steps = 1000000000``; format 2 writes ``steps = 0``.
-Formats 1 and 2 lack the augmentation keys of format 3: :data:`FORMAT_2_IMPLIED`.
+Formats 1 and 2 lack the augmentation keys of format 3: :data:`FORMAT_2_IMPLIED`; formats 1
+to 3 lack format 4's ``conditional``: :data:`FORMAT_3_IMPLIED`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from gankit.errors import GankitError
 from gankit.training.config import FIELDS, FORMAT
 
-__all__ = ["FORMAT_1_IMPLIED", "FORMAT_2_IMPLIED", "migrate"]
+__all__ = ["FORMAT_1_IMPLIED", "FORMAT_2_IMPLIED", "FORMAT_3_IMPLIED", "migrate"]
 
 # Keys that a format-1 run folder may lack, with the value its run trained with.
 FORMAT_1_IMPLIED: dict[str, Any] = {
@@ -31,6 +32,8 @@ FORMAT_1_IMPLIED: dict[str, Any] = {
 }
 # Keys that formats 1 and 2 lack: differentiable augmentation came with format 3, off before.
 FORMAT_2_IMPLIED: dict[str, Any] = {"augment": "", "augment_p": "1.0"}
+# Keys that formats 1 to 3 lack: conditional models came with format 4, unconditional before.
+FORMAT_3_IMPLIED: dict[str, Any] = {"conditional": False}
 FORMAT_1_UNTIL_TIME_LIMIT = 10**9  # format 1's step count for "until the time limit"
 
 
@@ -62,6 +65,8 @@ def migrate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             values["steps"] = 0
     if version <= 2:
         values = {**FORMAT_2_IMPLIED, **values}
+    if version <= 3:
+        values = {**FORMAT_3_IMPLIED, **values}
     missing = sorted(set(FIELDS) - set(values))
     if missing:
         raise GankitError(f"{source} lacks {', '.join(missing)}: not a configuration gankit wrote")

@@ -19,6 +19,7 @@ from torch import nn
 
 from gankit._random import seeded
 from gankit.data import ImageSet, make_data
+from gankit.errors import GankitError
 from gankit.lipschitz import spectral_normalize
 from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
 from gankit.training import distributed
@@ -31,6 +32,7 @@ __all__ = [
     "STREAMS",
     "RunState",
     "build_models",
+    "classes_of",
     "critic_norm",
     "data_shape",
     "new_run",
@@ -75,6 +77,25 @@ def data_shape(dataset: Any) -> tuple[int, ...]:
     return dataset.shape if isinstance(dataset, ImageSet) else (dataset.dim,)
 
 
+def classes_of(config: TrainConfig, dataset: Any) -> int:
+    """How many classes ``config``'s networks are conditioned on: the data set's for a
+    conditional run, 0 otherwise.
+
+    Raises:
+        GankitError: a conditional run on a set without labels (or, for toy data, modes).
+    """
+    if not config.conditional:
+        return 0
+    classes = int(getattr(dataset, "n_classes", 0))
+    if classes < 1:
+        raise GankitError(
+            f"conditional needs a labelled data set, and {config.data!r} has no labels: "
+            "use mnist5k, digits, stackedmnist, folder: with one subfolder per class, "
+            "npy:IMAGES.npy,labels=LABELS.npy, or a toy set with modes (ring, grid, gmm1d)"
+        )
+    return classes
+
+
 def critic_norm(config: TrainConfig, images: bool) -> str | None:
     """The critic's normalisation: ``critic_norm``, or for ``auto`` none on MLPs, and on
     convolutional critics none with spectral norm (Miyato et al. 2018), layer norm with a
@@ -87,19 +108,24 @@ def critic_norm(config: TrainConfig, images: bool) -> str | None:
     return "layer" if config.penalises_input_gradient() else "batch"
 
 
-def build_models(config: TrainConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+def build_models(
+    config: TrainConfig, shape: tuple[int, ...], classes: int = 0
+) -> tuple[nn.Module, nn.Module]:
     """Generator and critic/discriminator: MLPs for toy data (``shape == (dim,)``), DCGAN-style
-    convolutional networks for images (``shape == (C, H, W)``), initialised from torch's
-    global generator (see :func:`new_run` for the seeding)."""
+    convolutional networks for images (``shape == (C, H, W)``), conditioned on ``classes``
+    classes (0: unconditional; :func:`classes_of`), initialised from torch's global generator
+    (see :func:`new_run` for the seeding)."""
     norm = critic_norm(config, images=len(shape) == 3)
     critic: nn.Module
     if len(shape) == 3:
-        generator: nn.Module = ConvGenerator(config.latent_dim, shape, width=config.width)
-        critic = ConvCritic(shape, width=config.width, norm=norm)
+        generator: nn.Module = ConvGenerator(
+            config.latent_dim, shape, width=config.width, n_classes=classes
+        )
+        critic = ConvCritic(shape, width=config.width, norm=norm, n_classes=classes)
     else:
         mlp = {"width": config.width, "depth": config.depth, "activation": config.activation}
-        generator = MLPGenerator(config.latent_dim, shape[0], **mlp)
-        critic = MLPCritic(shape[0], norm=norm, **mlp)
+        generator = MLPGenerator(config.latent_dim, shape[0], n_classes=classes, **mlp)
+        critic = MLPCritic(shape[0], norm=norm, n_classes=classes, **mlp)
     if config.spectral_norm:
         spectral_normalize(critic)
     return generator, critic
@@ -142,7 +168,7 @@ def new_run(
     """
     dataset = make_data(config.data) if dataset is None else dataset
     with seeded(config.seed):  # the weight initialisation, and the caller's RNG left alone
-        generator, critic = build_models(config, data_shape(dataset))
+        generator, critic = build_models(config, data_shape(dataset), classes_of(config, dataset))
     generator.to(hardware.device)
     critic.to(hardware.device)
     ema = None

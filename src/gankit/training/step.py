@@ -7,6 +7,11 @@ through ``gankit.training.objectives``, constraints from ``gankit.lipschitz``
 (docs/theory.md §3, §5). Every critic evaluation sees its images through
 :func:`critic_input` (the configured augmentation, ``gankit.training.augment``). Host syncs
 (``.item()``) happen only on measured steps.
+
+A conditional run (``conditional = true``) draws each real batch with its labels; the
+generator draws its samples of the same classes, the critic and its penalties score every
+image with its class (:class:`WithLabels`), and the generator step asks for the classes of
+the last critic batch.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from gankit.training.state import RunState
 __all__ = [
     "SCORES",
     "TrainingDiverged",
+    "WithLabels",
     "check_finite",
     "critic_steps",
     "critic_input",
@@ -43,6 +49,23 @@ class TrainingDiverged(GankitError):
     """A loss became NaN or infinite; the message says which checkpoint is on disk."""
 
 
+class WithLabels(nn.Module):
+    """A conditional critic with its batch's labels bound: ``x -> critic(x, labels)``, the
+    one-argument critic the penalties differentiate (``gankit.lipschitz``)."""
+
+    def __init__(self, critic: nn.Module, labels: torch.Tensor) -> None:
+        super().__init__()
+        self.critic, self.labels = critic, labels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x, self.labels)
+
+
+def _scored(critic: nn.Module, labels: torch.Tensor | None) -> nn.Module:
+    """The critic as a function of images alone: bound to ``labels`` when there are any."""
+    return critic if labels is None else WithLabels(critic, labels)
+
+
 def train_step(run: RunState, data: Any, measure: bool) -> dict[str, Any]:
     """Generator step ``run.step`` with its critic steps; ``run.step`` goes up by one.
 
@@ -54,9 +77,9 @@ def train_step(run: RunState, data: Any, measure: bool) -> dict[str, Any]:
     ``torchrun`` job at once).
     """
     values = critic_steps(run, data, critic_steps_at(run.config, run.step), measure)
-    real = values.pop("real_batch")
+    real, labels = values.pop("real_batch"), values.pop("real_labels")
     pairs = {"real": real} if objectives.pairs_real(run.config) else {}
-    values.update(generator_step(run, measure, **pairs))
+    values.update(generator_step(run, measure, labels=labels, **pairs))
     _track_nonfinite(run, values)
     if augment_policy(run.config):
         _adapt_augmentation(run)
@@ -94,6 +117,11 @@ def _noise(run: RunState, n: int) -> torch.Tensor:
     return distributed.local_part(z, run.dist)
 
 
+def _generated(run: RunState, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """The generator's samples of noise ``z`` (of classes ``labels``, when conditional)."""
+    return run.generator(z) if labels is None else run.generator(z, labels)
+
+
 def critic_input(run: RunState, images: torch.Tensor) -> torch.Tensor:
     """What the critic sees of ``images`` (this process's rows of a global batch): the
     configuration's augmentation, drawn from the run's ``augment`` stream for the whole
@@ -128,7 +156,14 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
     config = run.config
     out: dict[str, Any] = {}
     for index in range(n_steps):
-        batch = data.sample(config.batch_size, run.streams["data"]).to(run.hardware.device)
+        labels = None
+        if config.conditional:  # the same images as unconditional, with their classes
+            batch, labels = data.sample_labelled(config.batch_size, run.streams["data"])
+            labels = labels.to(run.hardware.device)
+        else:
+            batch = data.sample(config.batch_size, run.streams["data"])
+        batch = batch.to(run.hardware.device)
+        critic = _scored(run.critic, labels)
         r1_now = objectives.r1_due(config, run.step)
         # The critic and its penalties see the augmented images (gankit.training.augment).
         real = critic_input(run, batch)
@@ -136,13 +171,13 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
             real = real.detach().requires_grad_(True)
         with _autocast(run):  # one region per step: the weights are cast to bf16 once
             with torch.no_grad():
-                fake = run.generator(_noise(run, config.batch_size)).float()
+                fake = _generated(run, _noise(run, config.batch_size), labels).float()
             fake = critic_input(run, fake)
-            real_scores, fake_scores = run.critic(real).float(), run.critic(fake).float()
+            real_scores, fake_scores = critic(real).float(), critic(fake).float()
             loss = objectives.critic_loss(config, real_scores, fake_scores)
             penalty = objectives.penalty(
                 config,
-                run.critic,
+                critic,
                 real,
                 fake,
                 run.streams["epsilon"],
@@ -162,6 +197,7 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
                 [signs.sum(), signs.new_tensor(signs.numel())]
             )
     out["real_batch"] = batch  # the generator step pairs its samples with it (RpGAN)
+    out["real_labels"] = labels  # and asks for its classes (conditional runs)
     out["d_loss"] = loss.detach()
     out["penalty"] = penalty.detach()
     out.update(objectives.critic_estimates(config, real_scores, fake_scores))
@@ -172,25 +208,30 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
 
 
 def generator_step(
-    run: RunState, measure: bool, real: torch.Tensor | None = None
+    run: RunState,
+    measure: bool,
+    real: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, Any]:
     """One descent step of the generator through the (frozen) critic, then the EMA update.
 
     ``real``, the last critic step's real batch, is what a paired loss (RpGAN) scores the
-    samples against (unused otherwise).
+    samples against (unused otherwise); ``labels``, that batch's classes, are the classes a
+    conditional generator draws (``None`` for an unconditional run).
     """
     config = run.config
+    critic = _scored(run.critic, labels)
     run.critic.requires_grad_(False)  # no critic weight gradients are needed here
     try:
         with _autocast(run):
-            fake = critic_input(run, run.generator(_noise(run, config.batch_size)))
-            scores = run.critic(fake).float()
+            fake = critic_input(run, _generated(run, _noise(run, config.batch_size), labels))
+            scores = critic(fake).float()
             real_scores = None
             if objectives.pairs_real(config):
                 if real is None:
                     raise ValueError(f"recipe {config.recipe}: the generator step needs real")
                 with torch.no_grad():
-                    real_scores = run.critic(critic_input(run, real)).float()
+                    real_scores = critic(critic_input(run, real)).float()
         loss = objectives.generator_loss(config, scores, real_scores)
         run.opt_g.zero_grad(set_to_none=True)
         loss.backward()
