@@ -1,7 +1,9 @@
 """Class conditioning: the generator's class embedding and the critic's projection.
 
 - Generator: ``G(z, y) = G'([z, e_y])``, the noise concatenated with a learned embedding
-  ``e_y`` of the class (Mirza & Osindero 2014, with an embedding in place of the one-hot code).
+  ``e_y`` of the class (Mirza & Osindero 2014, with an embedding in place of the one-hot code);
+  a convolutional generator also normalises with class-conditional batch norm
+  (:class:`ClassBatchNorm`; de Vries et al. 2017, Miyato & Koyama 2018).
 - Critic: the projection discriminator (Miyato & Koyama 2018, eq. 3),
   ``f(x, y) = ψ(φ(x)) + ⟨v_y, φ(x)⟩``: the unconditional score ``ψ(φ(x))`` plus the inner
   product of a learned class vector ``v_y`` with the critic's features ``φ(x)`` (its last
@@ -18,7 +20,7 @@ from torch import nn
 from gankit._validate import check_int
 from gankit.errors import GankitError
 
-__all__ = ["CLASS_EMBEDDING", "Projection", "class_embedding", "check_labels"]
+__all__ = ["CLASS_EMBEDDING", "ClassBatchNorm", "Projection", "class_embedding", "check_labels"]
 
 CLASS_EMBEDDING = 32  # dimensions of the generator's class embedding
 
@@ -70,3 +72,30 @@ class Projection(nn.Module):
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return (self.vectors(labels).to(features.dtype) * features).sum(dim=1)  # (B,)
+
+
+class ClassBatchNorm(nn.Module):
+    """Class-conditional batch norm: ``γ_y · BN(h) + β_y``, batch norm without its own affine
+    map followed by a gain and a bias learned per class (starting at 1 and 0, plain BN).
+
+    Example:
+        >>> norm = ClassBatchNorm(4, 3, dims=2)
+        >>> norm(torch.randn(5, 4, 2, 2), torch.tensor([0, 1, 2, 0, 1])).shape
+        torch.Size([5, 4, 2, 2])
+    """
+
+    def __init__(self, features: int, n_classes: int, *, dims: int) -> None:
+        super().__init__()
+        norm = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}[dims]
+        self.norm = norm(check_int("features", features), affine=False)
+        self.gain = nn.Embedding(check_int("n_classes", n_classes), features)
+        self.bias = nn.Embedding(n_classes, features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+        self.dims = dims
+
+    def forward(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        shape = (len(h), -1) + (1,) * (self.dims - 1)
+        gain = self.gain(labels).to(h.dtype).view(shape)
+        bias = self.bias(labels).to(h.dtype).view(shape)
+        return gain * self.norm(h) + bias

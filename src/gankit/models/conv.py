@@ -11,8 +11,8 @@ The critic's normalisation is a choice: ``"batch"`` for a GAN discriminator (DCG
 with the gradient penalty, where batch norm would couple the samples (Gulrajani et al. 2017, §4).
 
 With ``n_classes`` the networks are class-conditional (:mod:`gankit.models.classes`): the
-generator reads a class embedding beside the noise, the critic adds a projection of its
-last feature map, averaged over positions.
+generator reads a class embedding beside the noise and normalises with class-conditional
+batch norm, the critic adds a projection of its last feature map, averaged over positions.
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ from torch import nn
 
 from gankit._validate import check_choice, check_int
 from gankit.errors import GankitError
-from gankit.models.classes import CLASS_EMBEDDING, Projection, check_labels, class_embedding
+from gankit.models.classes import (
+    CLASS_EMBEDDING,
+    ClassBatchNorm,
+    Projection,
+    check_labels,
+    class_embedding,
+)
 
 __all__ = ["ConvCritic", "ConvGenerator", "spatial_plan"]
 
@@ -78,14 +84,14 @@ class ConvGenerator(nn.Module):
         inputs = self.latent_dim + (CLASS_EMBEDDING if self.n_classes else 0)
         self.project = nn.Sequential(
             nn.Linear(inputs, channels[0] * plan[-1] ** 2),
-            nn.BatchNorm1d(channels[0] * plan[-1] ** 2),
+            self._norm(channels[0] * plan[-1] ** 2, dims=1),
             nn.ReLU(),
         )
         blocks: list[nn.Module] = []
         for i in range(ups - 1):
             blocks += [
                 nn.ConvTranspose2d(channels[i], channels[i + 1], 4, 2, 1, bias=False),
-                nn.BatchNorm2d(channels[i + 1]),
+                self._norm(channels[i + 1], dims=2),
                 nn.ReLU(),
             ]
         blocks += [nn.ConvTranspose2d(channels[-1], self.shape[0], 4, 2, 1), nn.Tanh()]
@@ -97,10 +103,21 @@ class ConvGenerator(nn.Module):
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise GankitError(f"z must have shape (B, {self.latent_dim}), got {tuple(z.shape)}")
         labels = check_labels(labels, self.n_classes, len(z))
-        if labels is not None:
-            z = torch.cat([z, self.embed(labels).to(z.dtype)], dim=1)
-        h = self.project(z).view(len(z), *self.start)
-        return self.blocks(h)  # (B, C, S, S)
+        if labels is None:
+            return self.blocks(self.project(z).view(len(z), *self.start))  # (B, C, S, S)
+        h = torch.cat([z, self.embed(labels).to(z.dtype)], dim=1)
+        for layer in (*self.project, None, *self.blocks):  # None: the reshape to a map
+            if layer is None:
+                h = h.view(len(z), *self.start)
+            else:
+                h = layer(h, labels) if isinstance(layer, ClassBatchNorm) else layer(h)
+        return h  # (B, C, S, S)
+
+    def _norm(self, features: int, *, dims: int) -> nn.Module:
+        """Batch norm; class-conditional batch norm in a conditional generator."""
+        if self.n_classes:
+            return ClassBatchNorm(features, self.n_classes, dims=dims)
+        return nn.BatchNorm1d(features) if dims == 1 else nn.BatchNorm2d(features)
 
     @property
     def config(self) -> dict[str, Any]:
