@@ -20,6 +20,7 @@ from gankit.metrics.classifier import load_classifier, predict
 from gankit.metrics.conditional import class_accuracy, fd_within_classes
 from gankit.metrics.images import frechet_distance
 from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
+from gankit.models.classes import ClassBatchNorm
 from gankit.training.configure import resolve
 from gankit.training.state import STREAMS
 from gankit.training.step import WithLabels
@@ -148,7 +149,7 @@ def test_the_projection_critic_adds_the_class_vector_dotted_with_the_features():
 def test_the_conditional_generator_reads_its_class():
     torch.manual_seed(0)
     for generator in (
-        ConvGenerator(6, (1, 8, 8), width=4, n_classes=4),
+        ConvGenerator(6, (1, 16, 16), width=4, n_classes=4),  # with a 2-D batch norm
         MLPGenerator(3, 2, width=8, depth=2, n_classes=4),
     ):
         generator.eval()
@@ -157,6 +158,20 @@ def test_the_conditional_generator_reads_its_class():
         assert torch.cdist(out, out).triu(1)[torch.triu(torch.ones(4, 4), 1).bool()].min() > 0
         assert torch.equal(generator(z, torch.zeros(4, dtype=torch.long)).flatten(1)[1], out[0])
         assert type(generator)(**generator.config).config == generator.config
+
+
+def test_class_batch_norm_is_batch_norm_then_each_class_gain_and_bias():
+    torch.manual_seed(0)
+    norm = ClassBatchNorm(3, 2, dims=2)
+    with torch.no_grad():
+        norm.gain.weight.copy_(torch.tensor([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]))
+        norm.bias.weight.copy_(torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, 1.0]]))
+    h, y = torch.randn(4, 3, 5, 5) * 3 + 1, torch.tensor([0, 1, 1, 0])
+    mean = h.mean(dim=(0, 2, 3), keepdim=True)
+    var = h.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    plain = (h - mean) / torch.sqrt(var + 1e-5)  # BN by its formula, batch statistics
+    gain, bias = norm.gain.weight[y][:, :, None, None], norm.bias.weight[y][:, :, None, None]
+    torch.testing.assert_close(norm(h, y), gain * plain + bias)
 
 
 def test_networks_refuse_missing_or_unexpected_labels():

@@ -92,10 +92,9 @@ class ClassBatchNorm(nn.Module):
         self.bias = nn.Embedding(n_classes, features)
         nn.init.ones_(self.gain.weight)
         nn.init.zeros_(self.bias.weight)
-        self.dims = dims
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        shape = (len(h), -1) + (1,) * (self.dims - 1)
+        shape = (len(h), -1) + (1,) * (h.ndim - 2)  # (B, F) or (B, F, 1, 1)
         gain = self.gain(labels).to(h.dtype).view(shape)
         bias = self.bias(labels).to(h.dtype).view(shape)
         return gain * self.norm(h) + bias
