@@ -85,15 +85,16 @@ class _Branches(torch.nn.Module):
         self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(3, 4)
 
 
-def _two_backward_passes(rank: int, average: bool) -> dict[str, Any]:
+def _two_backward_passes(rank: int, average: str | None) -> dict[str, Any]:
     """Rank ``rank``'s gradients after two ``backward()`` calls on its own inputs (the first
-    with a gradient penalty's double backward), averaged over the processes if ``average``
-    (one parameter per bucket); and the order in which the first pass produced them."""
+    with a gradient penalty's double backward), averaged over the processes by ``average``
+    (``gloo``: one parameter per bucket; ``shared``: through shared memory; None: not at all);
+    and the order in which the first pass produced them."""
     with torch.random.fork_rng():
         torch.manual_seed(3)
         model = _Branches()
-    if average:
-        distributed.average_gradients(model, bucket_bytes=1)
+    if average is not None:
+        distributed.average_gradients(model, bucket_bytes=1, shared_memory=average == "shared")
     order: list[str] = []
     names = {id(p): name for name, p in model.named_parameters()}
     for parameter in model.parameters():
@@ -118,7 +119,9 @@ def _two_backward_passes(rank: int, average: bool) -> dict[str, Any]:
 
 def _scenarios(folder: Path, dist: Dist) -> dict[str, Any]:
     hardware = resolve_hardware("cpu", "fp32")
-    out: dict[str, Any] = {"gradients": {}, "buckets": _two_backward_passes(dist.rank, True)}
+    out: dict[str, Any] = {"gradients": {}, "buckets": {}}
+    for way in ("gloo", "shared"):
+        out["buckets"][way] = _two_backward_passes(dist.rank, way)
     for recipe in sorted(RECIPES):
         run = new_run(_config(recipe), hardware, dist)
         parallelize(run)
@@ -321,20 +324,20 @@ def test_weights_clipping_and_the_ema_stay_identical_in_both_processes(two_proce
 
 
 @pytest.mark.slow
-def test_bucketed_averaging_of_two_backward_passes_equals_the_mean_of_the_processes(
-    two_processes,
-):
-    # Per bucket, sent while backward runs, in an order the hooks do not follow, a parameter
-    # the first pass does not reach: still mean over processes of each one's summed gradients.
+@pytest.mark.parametrize("way", ["gloo", "shared"])
+def test_averaging_of_two_backward_passes_equals_the_mean_of_the_processes(two_processes, way):
+    # gloo: per bucket, sent while backward runs, in an order the hooks do not follow; shared:
+    # through shared memory. A parameter the first pass does not reach. Either way the mean
+    # over the processes of each one's summed gradients.
     _, ranks = two_processes
-    parts = [_two_backward_passes(rank, average=False) for rank in range(WORLD)]
+    parts = [_two_backward_passes(rank, average=None) for rank in range(WORLD)]
     assert parts[0]["order"] != parts[1]["order"]  # the hooks fire in another order
     assert parts[0]["order"][:2] == ["head.bias", "head.weight"]  # not the buckets' order
     expected = [torch.stack(p).mean(0) for p in zip(*(g["grads"] for g in parts), strict=True)]
     for rank in range(WORLD):
-        for got, want in zip(ranks[rank]["buckets"]["grads"], expected, strict=True):
+        for got, want in zip(ranks[rank]["buckets"][way]["grads"], expected, strict=True):
             torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7)
-        assert ranks[rank]["buckets"]["order"] == parts[rank]["order"]
+        assert ranks[rank]["buckets"][way]["order"] == parts[rank]["order"]
     assert not torch.allclose(parts[0]["grads"][-1], expected[-1])  # the parts differ
 
 

@@ -62,6 +62,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.training import _shared_sum
 
 # Longer than anything rank 0 does alone between two collectives (a figure, a checkpoint).
 TIMEOUT = timedelta(minutes=5)
@@ -247,26 +248,41 @@ def data_parallel(module: nn.Module, device: torch.device) -> nn.Module:
 BUCKET_BYTES = 1 << 20
 
 
-def average_gradients(module: nn.Module, bucket_bytes: int = BUCKET_BYTES) -> None:
+def average_gradients(
+    module: nn.Module, bucket_bytes: int = BUCKET_BYTES, shared_memory: bool | None = None
+) -> None:
     """Average ``module``'s gradients over the processes during every ``backward()`` that
     reaches them, without DDP's reducer (so double backward works); rank 0's weights and
     buffers are copied to every process first.
 
-    The parameters are cut into buckets of about ``bucket_bytes``, in reverse order (the
-    order in which backward usually produces their gradients). As soon as every gradient of
-    the next bucket has been accumulated, the bucket is sent (an asynchronous all-reduce),
-    so the messages overlap the rest of the backward pass, as in DDP; buckets go out strictly
-    in their order, so every process issues the same collectives whatever the order its hooks
-    fire in. When the backward pass ends, the rest are sent, all are awaited, and the sums
-    divided by the world size are copied back. ``backward()`` twice before a step gives
-    ``mean(g1) + mean(g2)``, as one process would: the second pass sends ``mean(g1) + g2``,
-    whose first part is the same in every process.
+    Across machines (or with ``shared_memory=False``) the parameters are cut into buckets of
+    about ``bucket_bytes``, in reverse order (the order in which backward usually produces
+    their gradients). As soon as every gradient of the next bucket has been accumulated, the
+    bucket is sent (an asynchronous all-reduce), so the messages overlap the rest of the
+    backward pass, as in DDP; buckets go out strictly in their order, so every process issues
+    the same collectives whatever the order its hooks fire in. When the backward pass ends,
+    the rest are sent, all are awaited, and the sums divided by the world size are copied
+    back. With every process on one machine and the gradients float32 on the CPU (the
+    default there, or ``shared_memory=True``), the whole model is one bucket, summed through
+    shared memory (``gankit.training._shared_sum``): on a machine whose cores all train,
+    nothing is left to overlap with, and gloo's socket copies cost more than the sum itself.
+
+    ``backward()`` twice before a step gives ``mean(g1) + mean(g2)``, as one process would:
+    the second pass sends ``mean(g1) + g2``, whose first part is the same in every process.
     """
     world = torch.distributed.get_world_size()
+    parameters: list[torch.Tensor] = list(module.parameters())
     with torch.no_grad():
         for tensor in module.state_dict().values():
             torch.distributed.broadcast(tensor, src=0)
-    buckets = _buckets(list(module.parameters())[::-1], bucket_bytes)
+    on_cpu = all(p.device.type == "cpu" and p.dtype == torch.float32 for p in parameters)
+    if shared_memory is None:
+        shared_memory = on_cpu and _shared_sum.one_machine()
+    shared = None
+    if shared_memory and parameters:
+        total = sum(p.numel() for p in parameters)
+        shared, bucket_bytes = _shared_sum.SharedSum(total), total * 4
+    buckets = _buckets(parameters[::-1], bucket_bytes)
     bucket_of = {id(p): index for index, bucket in enumerate(buckets) for p in bucket}
     ready: list[set[int]] = [set() for _ in buckets]  # this pass's accumulated gradients
     sent: list[tuple[list[torch.Tensor], torch.Tensor, Any]] = []  # (grads, flat sum, work)
@@ -278,13 +294,19 @@ def average_gradients(module: nn.Module, bucket_bytes: int = BUCKET_BYTES) -> No
             if not everything and len(ready[index]) < len(buckets[index]):
                 return
             grads = [p.grad for p in buckets[index] if p.grad is not None]
-            flat = torch.cat([g.flatten() for g in grads]) if grads else torch.zeros(0)
-            sent.append((grads, flat, torch.distributed.all_reduce(flat, async_op=True)))
+            empty = torch.zeros(0, device=buckets[index][0].device)
+            flat = torch.cat([g.flatten() for g in grads]) if grads else empty
+            if shared is not None:
+                shared.sum_(flat)  # done: nothing to wait for
+                sent.append((grads, flat, None))
+            else:
+                sent.append((grads, flat, torch.distributed.all_reduce(flat, async_op=True)))
 
     def finish() -> None:
         send_ready(everything=True)
         for grads, flat, work in sent:
-            work.wait()
+            if work is not None:
+                work.wait()
             flat /= world
             for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
                 grad.copy_(part.view_as(grad))
