@@ -19,14 +19,16 @@ What is split, what is shared:
   from the ``epsilon`` stream in their own ways, so it cannot be sliced for every penalty:
   each process has its own ``epsilon`` stream (rank 0's is the one-process stream) and a
   checkpoint stores all of them.
-- **Gradients.** The generator is wrapped in ``DistributedDataParallel``. The critic is not:
-  its penalties differentiate the critic's input gradient again (``create_graph=True``), which
-  DDP's reducer does not support (pytorch#47562). Instead, hooks on the critic's parameters
-  average its gradients over the processes as DDP does: in buckets of about 1 MB, each sent
-  (an asynchronous all-reduce) as soon as backward has produced it, so the messages overlap
-  the rest of the backward pass, and all awaited when ``backward()`` ends. So every penalty,
-  present or future, runs on the plain module, any number of ``backward()`` calls add up
-  correctly, and gradient norms read afterwards are the global ones.
+- **Gradients.** Neither model is wrapped in ``DistributedDataParallel``: the critic's
+  penalties differentiate its input gradient again (``create_graph=True``), which DDP's
+  reducer does not support (pytorch#47562). Instead, hooks on the parameters of both models
+  average their gradients over the processes during ``backward()``
+  (:func:`average_gradients`): across machines as DDP does, in buckets of about 1 MB, each
+  sent (an asynchronous all-reduce) as soon as backward has produced it and all awaited when
+  ``backward()`` ends; with every process on one machine, all at once through shared memory,
+  which costs about a quarter of gloo's socket copies on cores that are all busy training. So
+  every penalty, present or future, runs on the plain module, any number of ``backward()``
+  calls add up correctly, and gradient norms read afterwards are the global ones.
 - **Agreement.** After every step the processes all-reduce their stop reasons (time limit,
   SIGINT, SIGTERM) without waiting, and read the result one step later (:class:`StopVote`):
   all stop after the same step, the one after the first reason anywhere, and no process waits
@@ -43,7 +45,8 @@ noise streams continue as before but the penalties draw other epsilons). Every p
 the checkpoint itself: across machines, the run folder must be on a shared file system.
 
 Statistics of a batch are each process's own, as in any data-parallel training: batch norm's
-(no ``SyncBatchNorm``), and DRAGAN's ``std(x)``. On CUDA each process uses ``cuda:LOCAL_RANK``
+(no ``SyncBatchNorm``; its running statistics too, rank 0's being the ones saved), and
+DRAGAN's ``std(x)``. On CUDA each process uses ``cuda:LOCAL_RANK``
 and bf16 autocast as one process does (the penalties take their norms in float32).
 """
 
@@ -165,7 +168,7 @@ def process_group(device: torch.device) -> Iterator[Dist]:
         torch.distributed.barrier()
     finally:
         _CONTROL_GROUPS.clear()
-        # DDP's reducer and the critic's hooks hold the group and sit in reference cycles:
+        # The models' gradient hooks hold the group and sit in reference cycles:
         # free them now, while the group is alive, not in the interpreter's teardown, where
         # destroying them aborted a process about one run in six.
         gc.collect()
@@ -228,19 +231,11 @@ def rank_seed(seed: int, stream: int, rank: int, step: int = 0) -> int:
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    """The model inside a ``DistributedDataParallel`` wrapper (the module itself otherwise)."""
+    """The model inside a ``DistributedDataParallel`` wrapper (the module itself otherwise;
+    gankit no longer wraps its models, but a caller may)."""
     if isinstance(module, torch.nn.parallel.DistributedDataParallel):
         return module.module
     return module
-
-
-def data_parallel(module: nn.Module, device: torch.device) -> nn.Module:
-    """``module`` in ``DistributedDataParallel``: gradients averaged during ``backward()``,
-    rank 0's weights copied to every process first."""
-    if device.type != "cuda":
-        return torch.nn.parallel.DistributedDataParallel(module)
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return torch.nn.parallel.DistributedDataParallel(module, device_ids=[index])
 
 
 # Gradients travel in buckets of about this size: small enough that the first ones are on
