@@ -9,6 +9,7 @@ read what they wrote; the command line is tested through ``torchrun``, on one no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import torch
@@ -88,13 +90,18 @@ class _Branches(torch.nn.Module):
 def _two_backward_passes(rank: int, average: str | None) -> dict[str, Any]:
     """Rank ``rank``'s gradients after two ``backward()`` calls on its own inputs (the first
     with a gradient penalty's double backward), averaged over the processes by ``average``
-    (``gloo``: one parameter per bucket; ``shared``: through shared memory; None: not at all);
-    and the order in which the first pass produced them."""
+    (``gloo``: one parameter per bucket; ``shared``: through shared memory; ``no room``:
+    shared memory asked for but ``/dev/shm`` full, so gloo; None: not at all); and the order in
+    which the first pass produced them."""
     with torch.random.fork_rng():
         torch.manual_seed(3)
         model = _Branches()
     if average is not None:
-        distributed.average_gradients(model, bucket_bytes=1, shared_memory=average == "shared")
+        with contextlib.ExitStack() as stack:
+            if average == "no room":
+                stack.enter_context(mock.patch("os.posix_fallocate", side_effect=OSError(28, "")))
+            shared = average != "gloo"
+            distributed.average_gradients(model, bucket_bytes=1, shared_memory=shared)
     order: list[str] = []
     names = {id(p): name for name, p in model.named_parameters()}
     for parameter in model.parameters():
@@ -120,7 +127,7 @@ def _two_backward_passes(rank: int, average: str | None) -> dict[str, Any]:
 def _scenarios(folder: Path, dist: Dist) -> dict[str, Any]:
     hardware = resolve_hardware("cpu", "fp32")
     out: dict[str, Any] = {"gradients": {}, "buckets": {}}
-    for way in ("gloo", "shared"):
+    for way in ("gloo", "shared", "no room"):
         out["buckets"][way] = _two_backward_passes(dist.rank, way)
     for recipe in sorted(RECIPES):
         run = new_run(_config(recipe), hardware, dist)
@@ -324,11 +331,12 @@ def test_weights_clipping_and_the_ema_stay_identical_in_both_processes(two_proce
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("way", ["gloo", "shared"])
+@pytest.mark.parametrize("way", ["gloo", "shared", "no room"])
 def test_averaging_of_two_backward_passes_equals_the_mean_of_the_processes(two_processes, way):
     # gloo: per bucket, sent while backward runs, in an order the hooks do not follow; shared:
-    # through shared memory. A parameter the first pass does not reach. Either way the mean
-    # over the processes of each one's summed gradients.
+    # through shared memory; no room: gloo after all (/dev/shm full). A parameter the first
+    # pass does not reach. Every way the mean over the processes of each one's summed
+    # gradients.
     _, ranks = two_processes
     parts = [_two_backward_passes(rank, average=None) for rank in range(WORLD)]
     assert parts[0]["order"] != parts[1]["order"]  # the hooks fire in another order

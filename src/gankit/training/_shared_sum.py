@@ -37,28 +37,42 @@ def one_machine() -> bool:
 
 class SharedSum:
     """``sum_(flat)``: replace a float32 CPU tensor of at most ``numel`` elements by its sum
-    over the processes (collective, in the same order in every process)."""
+    over the processes (collective, in the same order in every process). Made by
+    :meth:`create`."""
 
-    def __init__(self, numel: int) -> None:
+    def __init__(self, rows: torch.Tensor) -> None:
+        self.rows = rows  # (2, world, numel): two alternating buffers, a row per process
         self.rank = torch.distributed.get_rank()
-        world = torch.distributed.get_world_size()
-        box: list[str | None] = [None]
-        if self.rank == 0:
-            handle, path = tempfile.mkstemp(prefix="gankit-gradients-", dir=SHM)
-            os.ftruncate(handle, 2 * world * numel * 4)
-            os.close(handle)
-            box = [path]
-        torch.distributed.broadcast_object_list(box, src=0)
-        path = str(box[0])
-        try:
-            shared = torch.from_file(path, shared=True, size=2 * world * numel)
-            self.rows = shared.view(2, world, numel)
-            torch.distributed.barrier()  # every process has it mapped
-        finally:
-            if self.rank == 0:
-                os.unlink(path)  # the mappings stay; nothing is left behind
         self.calls = 0
         self.token = torch.zeros(1)
+
+    @classmethod
+    def create(cls, numel: int) -> SharedSum | None:
+        """The buffer for sums of up to ``numel`` elements, or None in every process if
+        ``/dev/shm`` has no room for it (containers often give it 64 MB): its pages are
+        reserved first, since running out later would kill a process with SIGBUS
+        (collective)."""
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        box: list[str | None] = [None]
+        if rank == 0:
+            handle, path = tempfile.mkstemp(prefix="gankit-gradients-", dir=SHM)
+            try:
+                os.posix_fallocate(handle, 0, 2 * world * numel * 4)
+                box = [path]
+            except OSError:
+                os.unlink(path)
+            finally:
+                os.close(handle)
+        torch.distributed.broadcast_object_list(box, src=0)
+        if box[0] is None:
+            return None
+        try:
+            shared = torch.from_file(box[0], shared=True, size=2 * world * numel)
+            torch.distributed.barrier()  # every process has it mapped
+        finally:
+            if rank == 0:
+                os.unlink(box[0])  # the mappings stay; nothing is left behind
+        return cls(shared.view(2, world, numel))
 
     def sum_(self, flat: torch.Tensor) -> None:
         rows = self.rows[self.calls % 2, :, : flat.numel()]

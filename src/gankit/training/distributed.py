@@ -276,7 +276,8 @@ def average_gradients(
     shared = None
     if shared_memory and parameters:
         total = sum(p.numel() for p in parameters)
-        shared, bucket_bytes = _shared_sum.SharedSum(total), total * 4
+        shared = _shared_sum.SharedSum.create(total)  # None: no room in /dev/shm
+        bucket_bytes = total * 4 if shared is not None else bucket_bytes
     buckets = _buckets(parameters[::-1], bucket_bytes)
     bucket_of = {id(p): index for index, bucket in enumerate(buckets) for p in bucket}
     ready: list[set[int]] = [set() for _ in buckets]  # this pass's accumulated gradients
