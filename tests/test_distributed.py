@@ -163,8 +163,8 @@ def _scenarios(folder: Path, dist: Dist) -> dict[str, Any]:
             values["g_loss"] = values["g_loss"] * float("nan")
         return values
 
-    def signals_at_different_steps(run: RunState, measure: bool) -> dict[str, Any]:
-        values = real_step(run, measure)
+    def signals_at_different_steps(run: RunState, measure: bool, **given: Any) -> dict[str, Any]:
+        values = real_step(run, measure, **given)
         if (run.dist.rank, run.step) in ((1, 1), (0, 2)):  # after step 2 in 1, step 3 in 0
             os.kill(os.getpid(), signal.SIGTERM)
         return values
