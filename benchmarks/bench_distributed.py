@@ -11,7 +11,9 @@ processes, in alternating rounds:
 - N processes of 1 thread under ``torchrun`` (N cores), each with batch 256 / N.
 
 Speed is the median ``sec_per_step`` of rank 0's ``metrics.jsonl`` past the first fifth
-(start-up and warm-up left out), then the median over rounds. Prints; asserts nothing.
+(start-up and warm-up left out), then the median over rounds; the per-core efficiency is the
+speed-up over 1 process x 1 thread divided by the cores used (100 %: linear). Prints; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -79,11 +81,13 @@ def main() -> None:
             )
             speeds[name].append(speed)
     base = statistics.median(speeds["1 process, 1 thread"])
-    print(f"{'setup':<28}{'cores':>6}{'it/s':>9}{'it/s per core':>15}{'vs 1 core':>11}")
+    header = f"{'setup':<28}{'cores':>6}{'it/s':>9}{'it/s per core':>15}{'vs 1 core':>11}"
+    print(header + f"{'per-core efficiency':>21}")
     for name, (processes, threads) in setups.items():
         cores = processes * threads
         speed = statistics.median(speeds[name])
-        print(f"{name:<28}{cores:>6}{speed:>9.2f}{speed / cores:>15.2f}{speed / base:>10.2f}x")
+        row = f"{name:<28}{cores:>6}{speed:>9.2f}{speed / cores:>15.2f}{speed / base:>10.2f}x"
+        print(row + f"{speed / base / cores:>20.0%}")  # speed-up / cores: 100 % is linear
 
 
 if __name__ == "__main__":

@@ -19,15 +19,22 @@ What is split, what is shared:
   from the ``epsilon`` stream in their own ways, so it cannot be sliced for every penalty:
   each process has its own ``epsilon`` stream (rank 0's is the one-process stream) and a
   checkpoint stores all of them.
-- **Gradients.** The generator is wrapped in ``DistributedDataParallel``. The critic is not:
-  its penalties differentiate the critic's input gradient again (``create_graph=True``), which
-  DDP's reducer does not support (pytorch#47562). Instead, hooks on the critic's parameters
-  average all its gradients over the processes (one all-reduce) when ``backward()`` ends, so
+- **Gradients.** Neither model is wrapped in ``DistributedDataParallel``: the critic's
+  penalties differentiate its input gradient again (``create_graph=True``), which DDP's
+  reducer does not support (pytorch#47562). Instead, hooks on the parameters of both models
+  average their gradients over the processes during ``backward()``
+  (:func:`average_gradients`): across machines as DDP does, in buckets of about 1 MB, each
+  sent (an asynchronous all-reduce) as soon as backward has produced it and all awaited when
+  ``backward()`` ends; with every process on one machine, all at once through shared memory,
+  which costs about a quarter of gloo's socket copies on cores that are all busy training. So
   every penalty, present or future, runs on the plain module, any number of ``backward()``
   calls add up correctly, and gradient norms read afterwards are the global ones.
-- **Agreement.** Every step the processes all-reduce their stop reasons (time limit, SIGINT,
-  SIGTERM), so all stop after the same step; non-finite losses and errors in rank 0's file
-  writes are shared the same way. Only rank 0 writes files (and holds the run folder's lock).
+- **Agreement.** After every step the processes all-reduce their stop reasons (time limit,
+  SIGINT, SIGTERM) without waiting, and read the result one step later (:class:`StopVote`):
+  all stop after the same step, the one after the first reason anywhere, and no process waits
+  for the vote. Non-finite losses and errors in rank 0's file writes are shared at the
+  measured steps and the checkpoints. Only rank 0 writes files (and holds the run folder's
+  lock).
 - **Failures.** Collectives time out after :data:`TIMEOUT`; a process whose peer died reports
   it in one line, and torchrun stops the others and exits non-zero.
 
@@ -38,7 +45,8 @@ noise streams continue as before but the penalties draw other epsilons). Every p
 the checkpoint itself: across machines, the run folder must be on a shared file system.
 
 Statistics of a batch are each process's own, as in any data-parallel training: batch norm's
-(no ``SyncBatchNorm``), and DRAGAN's ``std(x)``. On CUDA each process uses ``cuda:LOCAL_RANK``
+(no ``SyncBatchNorm``; its running statistics too, rank 0's being the ones saved), and
+DRAGAN's ``std(x)``. On CUDA each process uses ``cuda:LOCAL_RANK``
 and bf16 autocast as one process does (the penalties take their norms in float32).
 """
 
@@ -57,6 +65,7 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.training import _shared_sum
 
 # Longer than anything rank 0 does alone between two collectives (a figure, a checkpoint).
 TIMEOUT = timedelta(minutes=5)
@@ -159,7 +168,7 @@ def process_group(device: torch.device) -> Iterator[Dist]:
         torch.distributed.barrier()
     finally:
         _CONTROL_GROUPS.clear()
-        # DDP's reducer and the critic's hooks hold the group and sit in reference cycles:
+        # The models' gradient hooks hold the group and sit in reference cycles:
         # free them now, while the group is alive, not in the interpreter's teardown, where
         # destroying them aborted a process about one run in six.
         gc.collect()
@@ -226,55 +235,115 @@ def rank_seed(seed: int, stream: int, rank: int, step: int = 0) -> int:
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    """The model inside a ``DistributedDataParallel`` wrapper (the module itself otherwise)."""
+    """The model inside a ``DistributedDataParallel`` wrapper (the module itself otherwise;
+    gankit no longer wraps its models, but a caller may)."""
     if isinstance(module, torch.nn.parallel.DistributedDataParallel):
         return module.module
     return module
 
 
-def data_parallel(module: nn.Module, device: torch.device) -> nn.Module:
-    """``module`` in ``DistributedDataParallel``: gradients averaged during ``backward()``,
-    rank 0's weights copied to every process first."""
-    if device.type != "cuda":
-        return torch.nn.parallel.DistributedDataParallel(module)
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return torch.nn.parallel.DistributedDataParallel(module, device_ids=[index])
+# Gradients travel in buckets of about this size: small enough that the first ones are on
+# their way while backward() still computes the rest, large enough for few messages.
+BUCKET_BYTES = 1 << 20
 
 
-def average_gradients(module: nn.Module) -> None:
-    """Average ``module``'s gradients over the processes at the end of every ``backward()``
-    that reaches them, without DDP's reducer (so double backward works); rank 0's weights and
+def average_gradients(
+    module: nn.Module, bucket_bytes: int = BUCKET_BYTES, shared_memory: bool | None = None
+) -> None:
+    """Average ``module``'s gradients over the processes during every ``backward()`` that
+    reaches them, without DDP's reducer (so double backward works); rank 0's weights and
     buffers are copied to every process first.
 
-    The first gradient accumulated in a backward pass queues one callback for the pass's end,
-    which all-reduces every gradient at once (one message instead of one per parameter, about
-    4x faster under gloo). Gradients are summed and divided by the world size, so
-    ``backward()`` twice before a step gives ``mean(g1) + mean(g2)``, as one process would.
+    Across machines (or with ``shared_memory=False``) the parameters are cut into buckets of
+    about ``bucket_bytes``, in reverse order (the order in which backward usually produces
+    their gradients). As soon as every gradient of the next bucket has been accumulated, the
+    bucket is sent (an asynchronous all-reduce), so the messages overlap the rest of the
+    backward pass, as in DDP; buckets go out strictly in their order, so every process issues
+    the same collectives whatever the order its hooks fire in. When the backward pass ends,
+    the rest are sent, all are awaited, and the sums divided by the world size are copied
+    back. With every process on one machine and the gradients float32 on the CPU (the
+    default there, or ``shared_memory=True``), the whole model is one bucket, summed through
+    shared memory (``gankit.training._shared_sum``): on a machine whose cores all train,
+    nothing is left to overlap with, and gloo's socket copies cost more than the sum itself.
+
+    ``backward()`` twice before a step gives ``mean(g1) + mean(g2)``, as one process would:
+    the second pass sends ``mean(g1) + g2``, whose first part is the same in every process.
     """
     world = torch.distributed.get_world_size()
-    parameters = list(module.parameters())
+    parameters: list[torch.Tensor] = list(module.parameters())
     with torch.no_grad():
         for tensor in module.state_dict().values():
             torch.distributed.broadcast(tensor, src=0)
+    on_cpu = all(p.device.type == "cpu" and p.dtype == torch.float32 for p in parameters)
+    if shared_memory is None:
+        shared_memory = on_cpu and _shared_sum.one_machine()
+    shared = None
+    if shared_memory and parameters:
+        total = sum(p.numel() for p in parameters)
+        shared = _shared_sum.SharedSum.create(total)  # None: no room in /dev/shm
+        bucket_bytes = total * 4 if shared is not None else bucket_bytes
+    buckets = _buckets(parameters[::-1], bucket_bytes)
+    bucket_of = {id(p): index for index, bucket in enumerate(buckets) for p in bucket}
+    ready: list[set[int]] = [set() for _ in buckets]  # this pass's accumulated gradients
+    sent: list[tuple[list[torch.Tensor], torch.Tensor, Any]] = []  # (grads, flat sum, work)
     queued = [False]
 
-    def average_all() -> None:
-        queued[0] = False
-        grads = [p.grad for p in parameters if p.grad is not None]
-        flat = torch.cat([g.flatten() for g in grads])
-        torch.distributed.all_reduce(flat)
-        flat /= world
-        for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
-            grad.copy_(part.view_as(grad))
+    def send_ready(everything: bool = False) -> None:
+        while len(sent) < len(buckets):
+            index = len(sent)
+            if not everything and len(ready[index]) < len(buckets[index]):
+                return
+            grads = [p.grad for p in buckets[index] if p.grad is not None]
+            empty = torch.zeros(0, device=buckets[index][0].device)
+            flat = torch.cat([g.flatten() for g in grads]) if grads else empty
+            if shared is not None:
+                shared.sum_(flat)  # done: nothing to wait for
+                sent.append((grads, flat, None))
+            else:
+                sent.append((grads, flat, torch.distributed.all_reduce(flat, async_op=True)))
 
-    def queue(_: torch.Tensor) -> None:
+    def finish() -> None:
+        send_ready(everything=True)
+        for grads, flat, work in sent:
+            if work is not None:
+                work.wait()
+            flat /= world
+            for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+                grad.copy_(part.view_as(grad))
+        sent.clear()
+        for bucket in ready:
+            bucket.clear()
+        queued[0] = False
+
+    def accumulated(parameter: torch.Tensor) -> None:
         if not queued[0]:
             queued[0] = True
             # The hook DDP itself uses to act once a backward pass is complete.
-            torch.autograd.Variable._execution_engine.queue_callback(average_all)
+            torch.autograd.Variable._execution_engine.queue_callback(finish)
+        ready[bucket_of[id(parameter)]].add(id(parameter))
+        send_ready()
 
+    for parameter in module.parameters():
+        parameter.register_post_accumulate_grad_hook(accumulated)
+
+
+def _buckets(parameters: list[torch.Tensor], bucket_bytes: int) -> list[list[torch.Tensor]]:
+    """``parameters`` in order, cut after each one that brings its bucket to ``bucket_bytes``.
+
+    Example:
+        >>> sizes = [3, 1, 2, 5]
+        >>> [[p.numel() for p in b] for b in _buckets([torch.zeros(n) for n in sizes], 12)]
+        [[3], [1, 2], [5]]
+    """
+    buckets: list[list[torch.Tensor]] = [[]]
+    size = 0
     for parameter in parameters:
-        parameter.register_post_accumulate_grad_hook(queue)
+        if size >= bucket_bytes:
+            buckets.append([])
+            size = 0
+        buckets[-1].append(parameter)
+        size += parameter.numel() * parameter.element_size()
+    return buckets if buckets[0] else []
 
 
 def _control_device(dist: Dist) -> torch.device:
@@ -284,14 +353,45 @@ def _control_device(dist: Dist) -> torch.device:
     return torch.device("cuda", torch.cuda.current_device())
 
 
-def agree_on_stop(dist: Dist, reason: str | None) -> str | None:
-    """The stop reason of the job: ``interrupted`` if any process got SIGINT/SIGTERM, else
-    ``time_limit`` if any reached it, else None. Every process must call it every step."""
-    if not dist.active:
-        return reason
-    code = torch.tensor([STOP_REASONS.index(reason)], device=_control_device(dist))
-    torch.distributed.all_reduce(code, op=torch.distributed.ReduceOp.MAX, group=dist.control)
-    return STOP_REASONS[int(code.item())]
+class StopVote:
+    """The job's decision to stop, taken one step late so that no process waits for it.
+
+    After every step each process calls :meth:`after_step` with its own reason (SIGINT or
+    SIGTERM: ``interrupted``; the time limit: ``time_limit``; or None). The reasons are
+    all-reduced with MAX (``interrupted`` wins over ``time_limit``) without waiting, and the
+    result is read after the next step, by when it has long arrived. So a reason that appears
+    in any process after step s stops every process after step s + 1, the same step in all of
+    them; with one process, after step s, as without this class.
+    """
+
+    def __init__(self, dist: Dist) -> None:
+        self.dist = dist
+        self._pending: tuple[torch.Tensor, Any] | None = None  # (code, its all-reduce)
+
+    def after_step(self, reason: str | None) -> str | None:
+        """This process's reason after this step in; the job's reason from the step before
+        out (None: go on). Every process must call it after every step."""
+        if not self.dist.active:
+            return reason
+        agreed = self._result()
+        code = torch.tensor([STOP_REASONS.index(reason)], device=_control_device(self.dist))
+        maximum = torch.distributed.ReduceOp.MAX
+        work = torch.distributed.all_reduce(
+            code, op=maximum, group=self.dist.control, async_op=True
+        )
+        self._pending = (code, work)
+        return agreed
+
+    def close(self) -> None:
+        """Wait for the vote still in flight (every process sent it) before the loop ends."""
+        self._result()
+
+    def _result(self) -> str | None:
+        if self._pending is None:
+            return None
+        (code, work), self._pending = self._pending, None
+        work.wait()
+        return STOP_REASONS[int(code.item())]
 
 
 def mean_over_processes(

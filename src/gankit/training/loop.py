@@ -77,6 +77,7 @@ def train(
     shard = distributed.Shard(dataset, dist)  # batches drawn whole, this process's rows kept
     status, started = "completed", time.perf_counter()
     sinks = Sinks(paths, run, progress=progress, resumed=resume, started=started)
+    votes = distributed.StopVote(dist)  # all stop after the same step, with no wait for it
     with StopSignals() as signals, sinks, distributed.lost_processes(dist):
         while config.step_limit is None or run.step < config.step_limit:
             measure = (run.step + 1) % config.log_every == 0 or run.step + 1 == config.steps
@@ -86,7 +87,7 @@ def train(
                 scores = {key: distributed.gather_rows(dist, values.pop(key)) for key in SCORES}
                 record = distributed.mean_over_processes(dist, values, hardware.device)
             sinks.after_step(run.step, record, scores)
-            stop = distributed.agree_on_stop(dist, _stop_reason(config, signals, started))
+            stop = votes.after_step(_stop_reason(config, signals, started))
             last = stop is not None or run.step == config.steps
             due = run.step % config.sample_every == 0 or last
             if figures is not None and dist.is_main and due:
@@ -98,6 +99,7 @@ def train(
             if stop:
                 status = stop
                 break
+        votes.close()
     return TrainResult(run.step, status, time.perf_counter() - started, paths.root)
 
 

@@ -200,12 +200,12 @@ def new_run(
 def parallelize(run: RunState) -> None:
     """Make ``run`` data-parallel over its processes (nothing with one process).
 
-    The generator goes into ``DistributedDataParallel``; the critic stays a plain module whose
-    gradients hooks average after ``backward()``, because its penalties take a double
-    backward that DDP does not support (``gankit.training.distributed``).
+    Both models stay plain modules whose gradients hooks average during ``backward()``
+    (``gankit.training.distributed``): the critic's penalties take a double backward that
+    DDP does not support, and for the generator the same hooks cost less than DDP's reducer.
     """
     if run.dist.active:
-        run.generator = distributed.data_parallel(run.generator, run.hardware.device)
+        distributed.average_gradients(run.generator)
         distributed.average_gradients(run.critic)
 
 
