@@ -133,13 +133,9 @@ def test_the_projection_critic_adds_the_class_vector_dotted_with_the_features():
     ]:
         y = torch.tensor([0, 1, 2, 1, 0])
         layers = critic.layers if isinstance(critic, ConvCritic) else critic.net.layers
-        # Computed here from the layers: the unconditional score and the pooled features.
-        if isinstance(critic, ConvCritic):
-            maps = layers[:-2](x)
-            phi, psi = maps.mean(dim=(2, 3)), layers[-1](maps.flatten(1)).squeeze(-1)
-        else:
-            phi = layers[:-1](x)
-            psi = layers[-1](phi).squeeze(-1)
+        # Computed here from the layers: the unconditional score and the features.
+        phi = layers[:-1](x)  # the flattened last feature map, or the last hidden layer
+        psi = layers[-1](phi).squeeze(-1)
         v = critic.projection.vectors.weight
         expected = psi + torch.stack([v[label] @ phi[i] for i, label in enumerate(y.tolist())])
         torch.testing.assert_close(critic(x, y), expected)

@@ -6,8 +6,10 @@
   (:class:`ClassBatchNorm`; de Vries et al. 2017, Miyato & Koyama 2018).
 - Critic: the projection discriminator (Miyato & Koyama 2018, eq. 3),
   ``f(x, y) = ψ(φ(x)) + ⟨v_y, φ(x)⟩``: the unconditional score ``ψ(φ(x))`` plus the inner
-  product of a learned class vector ``v_y`` with the critic's features ``φ(x)`` (its last
-  hidden layer; for a convolutional critic, its last feature map averaged over positions).
+  product of a learned class vector ``v_y`` with the critic's features ``φ(x)``: the input of
+  its last linear layer (an MLP's last hidden layer, a convolutional critic's flattened last
+  feature map; gankit's critics are shallow, so a global pooling, as in Miyato & Koyama's
+  ResNets, would leave the class little to read).
 
 Labels are class indices ``0 … n_classes − 1``, shape ``(B,)``, int64.
 """

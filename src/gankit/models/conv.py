@@ -12,7 +12,8 @@ with the gradient penalty, where batch norm would couple the samples (Gulrajani 
 
 With ``n_classes`` the networks are class-conditional (:mod:`gankit.models.classes`): the
 generator reads a class embedding beside the noise and normalises with class-conditional
-batch norm, the critic adds a projection of its last feature map, averaged over positions.
+batch norm, the critic adds a projection of its last feature map (flattened, the features its
+unconditional score reads).
 """
 
 from __future__ import annotations
@@ -157,8 +158,8 @@ class ConvCritic(nn.Module):
             features = out
         layers += [nn.Flatten(), nn.Linear(features * plan[-1] ** 2, 1)]
         self.layers = nn.Sequential(*layers)
-        if self.n_classes:
-            self.projection = Projection(self.n_classes, features)
+        if self.n_classes:  # φ: the flattened last map, as the unconditional score reads it
+            self.projection = Projection(self.n_classes, features * plan[-1] ** 2)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
@@ -166,9 +167,8 @@ class ConvCritic(nn.Module):
         labels = check_labels(labels, self.n_classes, len(x))
         if labels is None:
             return self.layers(x).squeeze(-1)  # (B,)
-        maps = self.layers[:-2](x)  # (B, F, s, s), the last feature map
-        score = self.layers[-1](maps.flatten(1)).squeeze(-1)
-        return score + self.projection(maps.mean(dim=(2, 3)), labels)  # (B,)
+        phi = self.layers[:-1](x)  # (B, F·s·s), the flattened last feature map
+        return self.layers[-1](phi).squeeze(-1) + self.projection(phi, labels)  # (B,)
 
     @property
     def config(self) -> dict[str, Any]:
