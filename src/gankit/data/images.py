@@ -172,12 +172,7 @@ def _path_option(raw: dict[str, str], key: str) -> Path | None:
 
 def _read_labels(path: Path, count: int) -> np.ndarray:
     """``labels=FILE.npy``: one integer class >= 0 per image (class K is label K)."""
-    if not path.is_file():
-        raise GankitError(f"labels file {str(path)!r} does not exist")
-    try:
-        labels = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise GankitError(f"cannot read {str(path)!r} as a .npy array: {error}") from None
+    labels = _load_npy(path, "labels file")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise GankitError(
             f"labels must be a 1-D array of integers, got shape {labels.shape}, "
@@ -293,13 +288,18 @@ def _folder_labels(root: Path, sources: list[Path]) -> np.ndarray | None:
     return np.array([index[parts[0]] for parts in parents])
 
 
-def _read_npy(path: Path, size: int | None) -> np.ndarray:
+def _load_npy(path: Path, what: str) -> np.ndarray:
+    """The array in ``path`` (no pickles); ``what`` names the file in the error."""
     if not path.is_file():
-        raise GankitError(f"file {str(path)!r} does not exist")
+        raise GankitError(f"{what} {str(path)!r} does not exist")
     try:
-        array = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
         raise GankitError(f"cannot read {str(path)!r} as a .npy array: {error}") from None
+
+
+def _read_npy(path: Path, size: int | None) -> np.ndarray:
+    array = _load_npy(path, "file")
     if array.ndim == 3:
         array = array[:, None]
     elif array.ndim == 4:
