@@ -315,7 +315,7 @@ def test_bad_conditional_input_exits_2_with_one_line(tmp_path, capsys):
         ),
         (
             ["sample", str(cond), "--class", "seven", "--out", str(tmp_path / "s.npy")],
-            "must be a class index or all, got 'seven'",
+            "expected a class index >= 0 or all, got 'seven'",
         ),
     ]
     for argv, message in cases:

@@ -64,7 +64,7 @@ def _one_step_gradients(run: RunState) -> dict[str, list[torch.Tensor]]:
 
     def recorder(name: str, module: torch.nn.Module):
         def step(*_: object, **__: object) -> None:
-            grads[name] = [p.grad.clone() for p in distributed.unwrap(module).parameters()]
+            grads[name] = [p.grad.clone() for p in module.parameters()]
 
         return step
 

@@ -202,15 +202,10 @@ class Run:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """:meth:`sample`'s samples and the classes asked for (``None``: unconditional)."""
         from gankit._validate import check_int
-        from gankit.data import make_data
-        from gankit.runs import class_request, generate
+        from gankit.runs import labelled_samples
 
         config, generator, _ = self._checkpoint()
-        n = check_int("n", n)
-        labels = class_request(config, make_data(config.data), n, seed, label)
-        count = n if labels is None else len(labels)
-        samples = generate(config, generator, count, seed, labels)
-        return samples, None if labels is None else labels.numpy()
+        return labelled_samples(config, generator, check_int("n", n), seed, label)
 
     def evaluate(
         self,

@@ -157,15 +157,7 @@ CLASS_ROW = 10  # gankit sample --class all: the default samples per class (one 
 
 def _class_choice(text: str) -> int | str:
     """``--class``: a class index >= 0, or ``all``."""
-    if text == "all":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a class index or all, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a class index >= 0 or all, got {text!r}")
-    return value
+    return text if text == "all" else _integer(text, 0, "a class index >= 0 or all")
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -248,12 +240,17 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 
 def _positive_int(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def _integer(text: str, minimum: int, expected: str) -> int:
+    """A flag's integer value, at least ``minimum``; otherwise argparse's one-line error."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "eval_samples",
     "evaluate_run",
     "generate",
+    "labelled_samples",
     "load_critic",
     "load_run",
 ]
@@ -130,14 +131,29 @@ def class_request(
     return torch.full((n,), int(label), dtype=torch.int64)
 
 
+def labelled_samples(
+    config: TrainConfig,
+    generator: torch.nn.Module,
+    n: int,
+    seed: int = 0,
+    label: int | str | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`generate`'s samples for ``label`` (:func:`class_request`: ``n`` of one class,
+    ``n`` of each for ``"all"``, or as the data holds them) and the classes asked for
+    (``None`` for an unconditional run)."""
+    labels = class_request(config, make_data(config.data), n, seed, label)
+    if labels is None:
+        return generate(config, generator, n, seed), None
+    return generate(config, generator, len(labels), seed, labels), labels.numpy()
+
+
 def draw_samples(
     run_dir: str | Path, n: int, seed: int = 0, label: int | str | None = None
 ) -> np.ndarray:
     """``n`` samples from a run's latest generator, shape ``(n, dim)`` or ``(n, C, H, W)``
     (of class ``label``, or ``n`` per class for ``"all"``: :func:`class_request`)."""
     config, generator, _ = load_run(run_dir)
-    labels = class_request(config, make_data(config.data), n, seed, label)
-    return generate(config, generator, len(labels) if labels is not None else n, seed, labels)
+    return labelled_samples(config, generator, n, seed, label)[0]
 
 
 def evaluate_run(

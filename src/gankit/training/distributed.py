@@ -234,14 +234,6 @@ def rank_seed(seed: int, stream: int, rank: int, step: int = 0) -> int:
     return int(np.random.SeedSequence([seed, stream, rank, step]).generate_state(1)[0])
 
 
-def unwrap(module: nn.Module) -> nn.Module:
-    """The model inside a ``DistributedDataParallel`` wrapper (the module itself otherwise;
-    gankit no longer wraps its models, but a caller may)."""
-    if isinstance(module, torch.nn.parallel.DistributedDataParallel):
-        return module.module
-    return module
-
-
 # Gradients travel in buckets of about this size: small enough that the first ones are on
 # their way while backward() still computes the rest, large enough for few messages.
 BUCKET_BYTES = 1 << 20

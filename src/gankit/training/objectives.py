@@ -3,8 +3,8 @@
 The math lives in ``gankit.losses``, ``gankit.fgan`` and ``gankit.lipschitz``; this module
 only picks the functions a configuration's recipe names, from one table per role, so that
 ``gankit.training.step`` reads the same for every recipe. A name missing from a table is an
-error, never a fallback. Every penalty receives the critic module as an argument (a
-distributed run passes the unwrapped module, whose input gradient can be taken twice).
+error, never a fallback. Every penalty receives the critic module as an argument (a plain
+module in a distributed run too, whose input gradient can be taken twice).
 """
 
 from __future__ import annotations

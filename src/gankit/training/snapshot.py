@@ -18,7 +18,6 @@ import torch
 from gankit.data import ImageSet
 from gankit.models.standing import standing_statistics
 from gankit.runfolder import RunPaths
-from gankit.training import distributed
 from gankit.training.state import RunState
 
 __all__ = ["FigureWriter", "Snapshot", "snapshot"]
@@ -67,8 +66,7 @@ def snapshot(run: RunState, dataset: Any, paths: RunPaths) -> Snapshot:
         labels = dataset.draw_labels(FIGURE_SAMPLES, fixed)
     count = len(labels) if labels is not None else GRID_SAMPLES if images else FIGURE_SAMPLES
     z = torch.randn(count, run.config.latent_dim, generator=fixed)
-    # The plain module: a DDP wrapper's forward may wait for the other processes.
-    model = run.ema if run.ema is not None else distributed.unwrap(run.generator)
+    model = run.ema if run.ema is not None else run.generator
     model = standing_statistics(model, run.config.latent_dim)  # a copy: training untouched
     device = run.hardware.device
     with torch.no_grad():

@@ -212,16 +212,15 @@ def parallelize(run: RunState) -> None:
 def state_dict(run: RunState, epsilon_by_rank: list[torch.Tensor] | None = None) -> dict[str, Any]:
     """The checkpoint of a run: tensors and plain types only (``weights_only`` loadable).
 
-    The configuration is saved with its ``config_format``. Models are stored unwrapped (no
-    ``module.`` prefixes). ``streams`` are rank 0's (data and noise are the same in every
-    process); ``epsilon_by_rank`` holds every process's epsilon stream, as gathered by the
-    caller (by default this process's alone).
+    The configuration is saved with its ``config_format``. ``streams`` are rank 0's (data
+    and noise are the same in every process); ``epsilon_by_rank`` holds every process's
+    epsilon stream, as gathered by the caller (by default this process's alone).
     """
     return {
         "format": CHECKPOINT_FORMAT,
         "step": run.step,
         "config": {"config_format": FORMAT, **run.config.to_dict()},
-        "generator": distributed.unwrap(run.generator).state_dict(),
+        "generator": run.generator.state_dict(),
         "critic": run.critic.state_dict(),
         "ema": run.ema.state_dict() if run.ema is not None else None,
         "opt_g": run.opt_g.state_dict(),
