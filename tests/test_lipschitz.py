@@ -263,3 +263,77 @@ def test_clip_weights_refuses_a_bad_bound(c):
 def test_clip_weights_refuses_a_non_module():
     with pytest.raises(GankitError, match="^module must be a torch.nn.Module, got Tensor"):
         clip_weights(torch.zeros(3), 0.01)  # type: ignore[arg-type]
+
+
+# --- constant activation masks in the penalties' backward -----------------------------------
+
+
+def _penalty_by_hand(critic, real, fake, seed):
+    """WGAN-GP written out with plain autograd (the same ε draws as gradient_penalty)."""
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    eps = torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return 10.0 * ((grad.float().flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def _parameter_gradients(critic, penalty):
+    critic.zero_grad(set_to_none=True)
+    penalty.backward()
+    return [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in critic.parameters()]
+
+
+def _critics():
+    from gankit.models.conv import ConvCritic
+    from gankit.models.mlp import MLPCritic
+
+    return [
+        (MLPCritic(2, width=32, depth=3), (16, 2)),
+        (MLPCritic(2, width=32, depth=3, activation="leaky_relu"), (16, 2)),
+        (MLPCritic(2, width=32, depth=2, activation="elu"), (16, 2)),  # not piecewise linear
+        (MLPCritic(2, width=32, depth=2, norm="layer"), (16, 2)),
+        (ConvCritic((1, 16, 16), width=8, norm="layer"), (8, 1, 16, 16)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16])
+def test_penalty_gradients_are_those_of_plain_autograd_bit_for_bit(dtype):
+    torch.manual_seed(0)
+    for critic, shape in _critics():
+        real, fake = torch.randn(shape), torch.randn(shape)
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            ours = gradient_penalty(critic, real, fake, 10.0, rng=torch.Generator().manual_seed(3))
+            theirs = _penalty_by_hand(critic, real, fake, 3)
+        assert torch.equal(ours.detach(), theirs.detach())
+        ours_grads = _parameter_gradients(critic, ours)
+        for a, b in zip(ours_grads, _parameter_gradients(critic, theirs), strict=True):
+            assert torch.equal(a, b)
+        assert not any(m._forward_hooks for m in critic.modules())  # the masks are gone after
+
+
+def _matrix_products_in(fn) -> int:
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += func in (torch.ops.aten.mm.default, torch.ops.aten.addmm.default)
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        fn()
+    return Count.n
+
+
+def test_the_penalty_backward_skips_the_pass_back_through_the_forward_of_the_masks():
+    from gankit.models.mlp import MLPCritic
+
+    torch.manual_seed(0)
+    critic = MLPCritic(2, width=32, depth=3)
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    ours = gradient_penalty(critic, real, fake, 10.0, rng=torch.Generator().manual_seed(3))
+    theirs = _penalty_by_hand(critic, real, fake, 3)
+    # Plain autograd carries the masks' zero derivatives back through each of the 3 hidden
+    # layers: a weight gradient and an input gradient each (the first layer's reaches x̂).
+    assert _matrix_products_in(theirs.backward) - _matrix_products_in(ours.backward) == 6

@@ -21,7 +21,8 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -485,14 +486,62 @@ def _squared_gradient_norm(
     _check_batch(name, x)
     if scores is None:
         x = x.detach().requires_grad_(True)
-        scores = critic(x)
+        with _constant_masks(critic):
+            scores = critic(x)
     grad = _gradient_of(check_scores("critic output", scores), x, create_graph=True)
     return lam / 2 * grad.flatten(1).pow(2).sum(dim=1).mean()
 
 
 def _input_gradient(critic: Critic, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
     """∇_x of ``sum_i f(x_i)``: for a per-sample critic, row i is ∇f(x_i)."""
-    return _gradient_of(check_scores("critic output", critic(x)), x, create_graph=create_graph)
+    masks = _constant_masks(critic) if create_graph else contextlib.nullcontext()
+    with masks:
+        scores = critic(x)
+    return _gradient_of(check_scores("critic output", scores), x, create_graph=create_graph)
+
+
+@contextlib.contextmanager
+def _constant_masks(critic: Critic) -> Iterator[None]:
+    """Inside, each ``nn.ReLU`` and ``nn.LeakyReLU`` of ``critic`` returns ``x · m`` with its
+    mask ``m = 1 where x > 0, else the slope`` held constant: the same values and the same
+    input gradient.
+
+    What changes is the penalty's backward. The gradient of ``‖∇_x f‖`` with respect to the
+    weights also runs through the masks; their derivative is 0 almost everywhere, and
+    autograd computes it as zero tensors, then carries those zeros back through the whole
+    forward pass of the penalised points (two matrix products a layer). With the masks
+    constant that pass is not in the graph: the same gradients, without 4 of the 22 matrix
+    products of a WGAN-GP critic step on a 3-hidden-layer MLP. Other layers (smooth
+    activations, layer norm), whose second derivatives are not zero, are left as they are.
+    """
+    modules = critic.modules() if isinstance(critic, nn.Module) else ()
+    handles = [
+        m.register_forward_hook(_masked)
+        for m in modules
+        if isinstance(m, (nn.ReLU, nn.LeakyReLU)) and not m.inplace
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _masked(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor):
+    """Forward hook of :func:`_constant_masks`: ``x · m(x)`` in place of ``act(x)``, bit for bit.
+
+    ``m`` is built from ``sign(relu(x))`` (1 where x > 0, else 0; NaN stays NaN), without a
+    gradient. A leaky slope ``s`` in [0, 1) enters as ``max(m, s)``, applied in float32, as the
+    activation's own half-precision kernel does, and rounded to ``act(x)``'s dtype once.
+    """
+    x = inputs[0]
+    if isinstance(module, nn.ReLU):
+        return x * output.detach().sign()
+    slope = float(module.negative_slope)  # type: ignore[arg-type]
+    if not 0 <= slope < 1:
+        return None  # keep the activation as it is
+    mask = torch.relu(x.detach()).sign().float().clamp(min=slope)
+    return (x * mask).to(output.dtype)
 
 
 def _gradient_of(scores: torch.Tensor, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
