@@ -38,7 +38,9 @@ def main() -> None:
         parser.error(f"--n must be in 1..{len(dataset.images) // 2} for {args.data}")
     print(f"{cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}; {cpu_description()}")
     net, accuracy = load_classifier(dataset, progress=False)
-    print(f"{args.data}: two disjoint random sets of {args.n}; classifier {accuracy:.3f} held out\n")
+    print(
+        f"{args.data}: two disjoint random sets of {args.n}; classifier {accuracy:.3f} held out\n"
+    )
     print(f"{'seed':>4} {'FD':>8} {'KID':>8} {'precision':>10} {'recall':>8}")
     for seed in args.seeds:
         order = torch.randperm(len(dataset.images), generator=torch.Generator().manual_seed(seed))
