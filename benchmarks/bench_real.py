@@ -1,4 +1,4 @@
-"""What real images score against real images: the ceiling of ``gankit eval``'s image metrics.
+"""What real images score against real images: a reference for ``gankit eval``'s image metrics.
 
     python benchmarks/bench_real.py                        # mnist5k, n = 2000, seeds 0 1 2
     python benchmarks/bench_real.py --data digits --n 800
