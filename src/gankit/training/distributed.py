@@ -167,6 +167,7 @@ def process_group(device: torch.device) -> Iterator[Dist]:
         # can abort at exit ("terminate called without an active exception").
         torch.distributed.barrier()
     finally:
+        _shared_sum.leave()  # peers waiting on this process fail now, not when it has exited
         _CONTROL_GROUPS.clear()
         # The models' gradient hooks hold the group and sit in reference cycles:
         # free them now, while the group is alive, not in the interpreter's teardown, where
@@ -272,12 +273,12 @@ def average_gradients(
     shared = None
     if shared_memory and parameters:
         total = sum(p.numel() for p in parameters)
-        shared = _shared_sum.SharedSum.create(total)  # None: no room in /dev/shm
+        shared = _shared_sum.SharedSum.create(total, TIMEOUT)  # None: no room in /dev/shm
         bucket_bytes = total * 4 if shared is not None else bucket_bytes
     buckets = _buckets(parameters[::-1], bucket_bytes)
     bucket_of = {id(p): index for index, bucket in enumerate(buckets) for p in bucket}
     ready: list[set[int]] = [set() for _ in buckets]  # this pass's accumulated gradients
-    sent: list[tuple[list[torch.Tensor], torch.Tensor, Any]] = []  # (grads, flat sum, work)
+    sent: list[tuple[list[torch.Tensor], torch.Tensor | None, Any]] = []  # (grads, flat sum, work)
     queued = [False]
 
     def send_ready(everything: bool = False) -> None:
@@ -286,19 +287,20 @@ def average_gradients(
             if not everything and len(ready[index]) < len(buckets[index]):
                 return
             grads = [p.grad for p in buckets[index] if p.grad is not None]
+            if shared is not None:
+                shared.sum_(grads, divisor=world)  # done: the means are in place
+                sent.append((grads, None, None))
+                continue
             empty = torch.zeros(0, device=buckets[index][0].device)
             flat = torch.cat([g.flatten() for g in grads]) if grads else empty
-            if shared is not None:
-                shared.sum_(flat)  # done: nothing to wait for
-                sent.append((grads, flat, None))
-            else:
-                sent.append((grads, flat, torch.distributed.all_reduce(flat, async_op=True)))
+            sent.append((grads, flat, torch.distributed.all_reduce(flat, async_op=True)))
 
     def finish() -> None:
         send_ready(everything=True)
         for grads, flat, work in sent:
-            if work is not None:
-                work.wait()
+            if flat is None:  # summed in shared memory, already the means
+                continue
+            work.wait()
             flat /= world
             for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
                 grad.copy_(part.view_as(grad))
@@ -489,7 +491,7 @@ _DIST_ERRORS = tuple(
 
 def _from_backend(error: BaseException) -> bool:
     """True for errors of a collective: a peer gone, a timeout."""
-    if isinstance(error, _DIST_ERRORS):
+    if isinstance(error, (*_DIST_ERRORS, _shared_sum.PeerLost)):
         return True
     text = str(error)
     return any(word in text for word in ("gloo", "NCCL", "Connection closed", "Connection reset"))
