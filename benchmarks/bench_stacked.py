@@ -2,6 +2,7 @@
 
     python benchmarks/bench_stacked.py                          # default recipe, 1800 s, seeds 0 1
     python benchmarks/bench_stacked.py --seconds 60 --seeds 0   # a smoke run
+    python benchmarks/bench_stacked.py --seeds 0 --flags --beta1 0.5   # with train flags
 
 Each row is one whole ``gankit train --data stackedmnist --time-limit S`` process (the
 default recipe for images unless ``--recipe``), then ``gankit eval --json`` on it: the
@@ -48,10 +49,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--recipe", default=None, help="default: the default image recipe")
     parser.add_argument("--out", default=None, help="keep the runs here (default: a temp dir)")
+    parser.add_argument(
+        "--flags", nargs=argparse.REMAINDER, default=[], help="more gankit train flags (last)"
+    )
     args = parser.parse_args()
     root = Path(args.out or tempfile.mkdtemp(prefix="gankit-stacked-"))
     print(f"{cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}; {cpu_description()}")
-    print(f"stackedmnist, budget {args.seconds:.0f} s per run, eval n = 26000\n")
+    flags = f", flags {' '.join(args.flags)}" if args.flags else ""
+    print(f"stackedmnist{flags}, budget {args.seconds:.0f} s per run, eval n = 26000\n")
     print(f"{'run':<28}{'steps':>8}{'modes':>8}{'KL':>9}{'FD':>10}{'clf acc':>9}")
     print("-" * 72)
     chosen = [] if args.recipe is None else ["--recipe", args.recipe]
@@ -59,7 +64,7 @@ def main() -> None:
         out = root / f"seed{seed}"
         _gankit(
             "train", "--data", "stackedmnist", "--out", str(out), "--seed", str(seed),
-            "--time-limit", str(args.seconds), "--quiet", *chosen,
+            "--time-limit", str(args.seconds), "--quiet", *chosen, *args.flags,
         )  # fmt: skip
         r = json.loads(_gankit("eval", str(out), "--json", "--quiet").stdout)
         label = f"gankit ({r['recipe']}), seed {seed}"
