@@ -9,9 +9,10 @@ process, and, for two processes, the same bits as gloo's (``a + b == b + a``).
 
 The wait: on x86 each process then raises its own counter in the same buffer and polls the
 others' (x86 makes stores visible in program order, so a counter seen raised means its row
-is complete); it spins for a moment, then sleeps in short naps. A process leaving the group sets its
-counter to :data:`LEFT` (:func:`leave`) and a waiter checks that its peers are still alive,
-so a process whose peer failed fails within milliseconds with :class:`PeerLost`. Elsewhere, where stores may become visible out of order, the wait is a
+is complete); it spins for a moment, then sleeps in short naps. A process leaving the group
+sets its counter to :data:`LEFT` (:func:`leave`) and a waiter checks that its peers are
+still alive, so a process whose peer failed fails within milliseconds with
+:class:`PeerLost`. Elsewhere, where stores may become visible out of order, the wait is a
 one-element gloo all-reduce. Two buffers alternate: a process already writing its next sum
 cannot overwrite rows another process is still adding up, since it can only be one wait
 ahead.
