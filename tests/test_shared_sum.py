@@ -100,9 +100,16 @@ def test_alive_knows_running_exited_and_zombie_processes():
 
 def test_a_peer_that_leaves_the_group_fails_the_wait_at_once():
     mine, peer = _pair(8, [os.getpid(), os.getpid()])
-    _shared_sum._OPEN.append(peer)  # as SharedSum.create registers it
+    _shared_sum._OPEN.add(peer)  # as SharedSum.create registers it
     _shared_sum.leave()  # what process 1 does when an error takes it out of the group
     started = time.monotonic()
     with pytest.raises(PeerLost, match="process 1 left the group"):
         mine.sum_([torch.ones(8)])
     assert time.monotonic() - started < 0.5 and not _shared_sum._OPEN
+
+
+def test_a_finished_runs_buffer_is_not_kept_for_leave():
+    mine, peer = _pair(8, [os.getpid(), os.getpid()])
+    _shared_sum._OPEN.add(peer)
+    del peer
+    assert not _shared_sum._OPEN  # freed with its run, not held until the process leaves

@@ -25,6 +25,7 @@ import platform
 import socket
 import tempfile
 import time
+import weakref
 from datetime import timedelta
 
 import numpy as np
@@ -41,7 +42,8 @@ CHECK_SECONDS = 0.005  # and look at the peers this often (before torchrun stops
 
 
 LEFT = -1  # a counter's value once its process has left the group (an error, most often)
-_OPEN: list[SharedSum] = []  # this process's sums, for leave()
+# this process's sums, for leave(); weak, so a run's buffer goes with its models
+_OPEN: weakref.WeakSet[SharedSum] = weakref.WeakSet()
 
 
 class PeerLost(RuntimeError):
@@ -51,7 +53,7 @@ class PeerLost(RuntimeError):
 def leave() -> None:
     """Tell every peer waiting on this process's sums that none will come (call it when the
     process leaves the group): they fail at once instead of when this process has exited."""
-    for shared in _OPEN:
+    for shared in list(_OPEN):
         if shared.counters is not None:
             shared.counters[shared.rank] = LEFT
     _OPEN.clear()
@@ -121,7 +123,7 @@ class SharedSum:
                 os.unlink(box[0])  # the mappings stay; nothing is left behind
         counters = shared[: 2 * world].view(torch.int64) if ORDERED_STORES else None
         made = cls(shared[2 * world :].view(2, world, numel), counters, pids, timeout, rank)
-        _OPEN.append(made)
+        _OPEN.add(made)
         return made
 
     def sum_(self, tensors: list[torch.Tensor], divisor: int = 1) -> None:
