@@ -18,6 +18,7 @@ from gankit.training.migrate import (
     FORMAT_1_IMPLIED,
     FORMAT_2_IMPLIED,
     FORMAT_3_IMPLIED,
+    FORMAT_4_IMPLIED,
     migrate,
 )
 from gankit.training.recipes import BASE, GENERATOR_LOSSES, OBJECTIVES, RECIPES, get_recipe
@@ -188,7 +189,7 @@ def test_a_config_format_this_version_does_not_know_is_refused(tmp_path):
 def _format_1(**changes) -> dict:
     """A configuration as gankit wrote it before config_format: no version key, none of the
     keys added later."""
-    implied = {**FORMAT_1_IMPLIED, **FORMAT_2_IMPLIED, **FORMAT_3_IMPLIED}
+    implied = {**FORMAT_1_IMPLIED, **FORMAT_2_IMPLIED, **FORMAT_3_IMPLIED, **FORMAT_4_IMPLIED}
     old = {k: v for k, v in BASE.to_dict().items() if k not in implied}
     return {**old, "recipe": "wgan-gp", "gp_weight": 0.1, **changes}
 
@@ -238,6 +239,16 @@ def test_older_run_folders_were_unconditional():
     assert saved_config({"config_format": 3, **old}, "config.toml").conditional is False
     with pytest.raises(GankitError, match="lacks conditional"):  # format 4 writes it
         saved_config({"config_format": 4, **old}, "config.toml")
+
+
+def test_older_run_folders_were_not_self_conditioned():
+    assert FORMAT_4_IMPLIED == {"clusters": 0}
+    current = {**BASE.to_dict(), "recipe": "nsgan", "conditional": True}
+    old = {k: v for k, v in current.items() if k != "clusters"}
+    config = saved_config({"config_format": 4, **old}, "config.toml")
+    assert config.clusters == 0 and config.conditional and config.takes_classes()
+    with pytest.raises(GankitError, match="lacks clusters"):  # format 5 writes it
+        saved_config({"config_format": 5, **old}, "config.toml")
 
 
 # --- steps = 0: until the time limit, and no sentinel anywhere -----------------------------------

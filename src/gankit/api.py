@@ -188,7 +188,8 @@ class Run:
     def sample(self, n: int = 1000, seed: int = 0, label: int | str | None = None) -> np.ndarray:
         """``n`` samples, shape ``(n, dim)`` or ``(n, C, H, W)`` in [-1, 1], from ``seed``.
 
-        A conditional run draws class ``label`` (``gankit sample --class``), or with
+        A conditional run draws class ``label`` (``gankit sample --class``; a
+        self-conditioned run's classes are its image clusters), or with
         ``label="all"`` ``n`` of each class in turn (``n · classes`` samples), or by
         default classes as often as the data holds them.
 
@@ -204,8 +205,9 @@ class Run:
         from gankit._validate import check_int
         from gankit.runs import labelled_samples
 
-        config, generator, _ = self._checkpoint()
-        return labelled_samples(config, generator, check_int("n", n), seed, label)
+        config, generator, state = self._checkpoint()
+        n = check_int("n", n)
+        return labelled_samples(config, generator, n, seed, label, state.get("clusters"))
 
     def evaluate(
         self,

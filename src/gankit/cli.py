@@ -296,6 +296,9 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         "conditional": "class-conditional networks trained on the data's labels (a "
         "labelled set: mnist5k, digits, stackedmnist, folder: with class subfolders, "
         "npy:X.npy,labels=Y.npy, or a toy set with modes); then gankit sample --class K",
+        "clusters": "self-conditioning: networks conditioned on K k-means clusters of the "
+        "training images, found before training, no labels needed (Liu et al. 2020); 0: off; "
+        "then gankit sample --class K draws cluster K (docs/default-recipe.md)",
     }
     for name, kind in FIELDS.items():
         if name == "recipe":
@@ -369,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="K|all",
         help="a conditional run: samples of class K, or all: N of each class (a .png grid "
-        "with one row per class)",
+        "with one row per class); of a --clusters run, cluster K",
     )
     sample.add_argument("--out", required=True, help="output file: .npy array or .png plot")
     sample.add_argument("--seed", type=int, default=0, help="noise seed")

@@ -15,6 +15,7 @@ import torch
 
 from gankit._random import seeded
 from gankit.data import ImageSet, make_data
+from gankit.data.clusters import with_clusters
 from gankit.errors import GankitError
 from gankit.models.standing import standing_statistics
 from gankit.runfolder import RunPaths, atomic_write_text
@@ -97,23 +98,33 @@ def generate(
 
 
 def class_request(
-    config: TrainConfig, dataset: Any, n: int, seed: int = 0, label: int | str | None = None
+    config: TrainConfig,
+    dataset: Any,
+    n: int,
+    seed: int = 0,
+    label: int | str | None = None,
+    clusters: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
     """The classes to ask of a run's generator for ``n`` samples: ``None`` for an
     unconditional run; else ``n`` of class ``label``, ``n`` of each class in turn for
     ``label="all"``, or (``None``) classes drawn as often as the data holds them, from
-    ``seed``.
+    ``seed``. A self-conditioned run's classes are its image clusters, ``clusters`` (the
+    checkpoint's ``"clusters"``).
 
     Raises:
         GankitError: a ``label`` on an unconditional run, or out of range.
     """
-    if not config.conditional:
+    if not config.takes_classes():
         if label is not None:
             raise GankitError(
                 f"--class {label} needs a conditional run; this one was trained without "
-                "--conditional"
+                "--conditional or --clusters"
             )
         return None
+    if config.clusters > 0:
+        if clusters is None:
+            raise GankitError(f"run of {config.clusters} clusters: its checkpoint has none")
+        dataset = with_clusters(dataset, clusters)
     classes = classes_of(config, dataset)
     if label is None:
         rng = torch.Generator().manual_seed(seed + LABEL_SEED_OFFSET)
@@ -137,11 +148,12 @@ def labelled_samples(
     n: int,
     seed: int = 0,
     label: int | str | None = None,
+    clusters: torch.Tensor | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`generate`'s samples for ``label`` (:func:`class_request`: ``n`` of one class,
-    ``n`` of each for ``"all"``, or as the data holds them) and the classes asked for
-    (``None`` for an unconditional run)."""
-    labels = class_request(config, make_data(config.data), n, seed, label)
+    ``n`` of each for ``"all"``, or as the data holds them; of a self-conditioned run's
+    ``clusters``) and the classes asked for (``None`` for an unconditional run)."""
+    labels = class_request(config, make_data(config.data), n, seed, label, clusters)
     if labels is None:
         return generate(config, generator, n, seed), None
     return generate(config, generator, len(labels), seed, labels), labels.numpy()
@@ -152,8 +164,8 @@ def draw_samples(
 ) -> np.ndarray:
     """``n`` samples from a run's latest generator, shape ``(n, dim)`` or ``(n, C, H, W)``
     (of class ``label``, or ``n`` per class for ``"all"``: :func:`class_request`)."""
-    config, generator, _ = load_run(run_dir)
-    return labelled_samples(config, generator, n, seed, label)[0]
+    config, generator, state = load_run(run_dir)
+    return labelled_samples(config, generator, n, seed, label, state.get("clusters"))[0]
 
 
 def evaluate_run(
@@ -182,7 +194,8 @@ def evaluate_run(
     config, generator, state = load_run(paths.root)
     dataset = make_data(config.data)
     n = eval_samples(dataset) if n is None else n
-    labels = class_request(config, dataset, n, seed)  # conditional: classes as in the data
+    # conditional: classes as in the data (a self-conditioned run: its clusters)
+    labels = class_request(config, dataset, n, seed, clusters=state.get("clusters"))
     samples = generate(config, generator, n, seed, labels)
     result = {"step": int(state["step"]), "data": config.data, "recipe": config.recipe}
     if isinstance(dataset, ImageSet):
@@ -191,7 +204,7 @@ def evaluate_run(
             images, dataset, seed=seed, log=log, features=features, progress=progress
         )
         result.update(scores)
-        if labels is not None:
+        if config.conditional and labels is not None:  # not clusters: the classifier's classes
             from gankit.metrics.conditional import evaluate_conditional_images
 
             result.update(

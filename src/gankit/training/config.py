@@ -39,7 +39,8 @@ __all__ = [
 # The format of config.toml (and of a checkpoint's configuration). 2: config_format is
 # written, steps = 0 means "until the time limit" (format 1 wrote 10**9). 3: augment and
 # augment_p (differentiable augmentation). 4: conditional (class-conditional networks).
-FORMAT = 4
+# 5: clusters (self-conditioning on k-means clusters of the images).
+FORMAT = 5
 # gankit.training.augment's policies (kept here by name: this module must not import torch)
 AUGMENTATIONS = ("color", "translation", "cutout")
 
@@ -100,6 +101,7 @@ class TrainConfig:
     critic_norm: str  # auto: see gankit.training.state.critic_norm
     ema_decay: float  # EMA of the generator's weights; 0: none
     conditional: bool  # class-conditional networks, trained on the data's labels
+    clusters: int  # self-conditioning: networks conditioned on K k-means clusters; 0: off
     augment: str  # DiffAugment policy, comma-separated AUGMENTATIONS; "": off
     augment_p: str  # probability of each augmentation per sample, a number or "auto" (ADA)
     log_every: int
@@ -112,6 +114,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def takes_classes(self) -> bool:
+        """True when the networks take a class: the data's labels (``conditional``) or the
+        k-means clusters of the images (``clusters``)."""
+        return self.conditional or self.clusters > 0
 
     def penalises_input_gradient(self) -> bool:
         """True when some penalty on the critic's input gradient is on (no batch norm then)."""
@@ -211,6 +218,13 @@ def problems(config: TrainConfig) -> list[str]:
         found.append(f"keep_every must be >= 0, got {config.keep_every}")
     if config.seed < 0:
         found.append(f"seed must be >= 0, got {config.seed}")
+    if config.clusters < 0 or config.clusters == 1:
+        found.append(f"clusters must be 0 (off) or >= 2, got {config.clusters}")
+    if config.clusters > 0 and config.conditional:
+        found.append(
+            "clusters and conditional both choose the classes the networks take (k-means "
+            "clusters or the data's labels): use one"
+        )
     for name, choices in CHOICES.items():
         if getattr(config, name) not in choices:
             found.append(

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gankit.data import make_data
+from gankit.data import ImageSet, make_data
+from gankit.data.clusters import with_clusters
 from gankit.runfolder import RunPaths, remove_temporaries, trim_metrics
 from gankit.training import distributed
 from gankit.training.checkpoint import load_latest, save_checkpoint
@@ -74,6 +75,8 @@ def train(
         run = _started(config, hardware, dist, paths, resume, checkpoint, dataset)
         if not resume:
             _save(run, paths)  # step 0: from here on the folder is a run that resumes
+    if run.clusters is not None and isinstance(dataset, ImageSet):  # the clusters: its classes
+        dataset = with_clusters(dataset, run.clusters)
     shard = distributed.Shard(dataset, dist)  # batches drawn whole, this process's rows kept
     status, started = "completed", time.perf_counter()
     sinks = Sinks(paths, run, progress=progress, resumed=resume, started=started)

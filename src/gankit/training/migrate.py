@@ -6,7 +6,8 @@ written before it, and it may lack the keys added after the first release, which
 the values in :data:`FORMAT_1_IMPLIED` (the behaviour those runs had). Format 1 also wrote a
 run trained until its time limit as ``steps = 1000000000``; format 2 writes ``steps = 0``.
 Formats 1 and 2 lack the augmentation keys of format 3: :data:`FORMAT_2_IMPLIED`; formats 1
-to 3 lack format 4's ``conditional``: :data:`FORMAT_3_IMPLIED`.
+to 3 lack format 4's ``conditional``: :data:`FORMAT_3_IMPLIED`; formats 1 to 4 lack format
+5's ``clusters``: :data:`FORMAT_4_IMPLIED`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 from gankit.errors import GankitError
 from gankit.training.config import FIELDS, FORMAT
 
-__all__ = ["FORMAT_1_IMPLIED", "FORMAT_2_IMPLIED", "FORMAT_3_IMPLIED", "migrate"]
+__all__ = [
+    "FORMAT_1_IMPLIED",
+    "FORMAT_2_IMPLIED",
+    "FORMAT_3_IMPLIED",
+    "FORMAT_4_IMPLIED",
+    "migrate",
+]
 
 # Keys that a format-1 run folder may lack, with the value its run trained with.
 FORMAT_1_IMPLIED: dict[str, Any] = {
@@ -34,6 +41,8 @@ FORMAT_1_IMPLIED: dict[str, Any] = {
 FORMAT_2_IMPLIED: dict[str, Any] = {"augment": "", "augment_p": "1.0"}
 # Keys that formats 1 to 3 lack: conditional models came with format 4, unconditional before.
 FORMAT_3_IMPLIED: dict[str, Any] = {"conditional": False}
+# Keys that formats 1 to 4 lack: self-conditioning came with format 5.
+FORMAT_4_IMPLIED: dict[str, Any] = {"clusters": 0}
 FORMAT_1_UNTIL_TIME_LIMIT = 10**9  # format 1's step count for "until the time limit"
 
 
@@ -67,6 +76,8 @@ def migrate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
         values = {**FORMAT_2_IMPLIED, **values}
     if version <= 3:
         values = {**FORMAT_3_IMPLIED, **values}
+    if version <= 4:
+        values = {**FORMAT_4_IMPLIED, **values}
     missing = sorted(set(FIELDS) - set(values))
     if missing:
         raise GankitError(f"{source} lacks {', '.join(missing)}: not a configuration gankit wrote")

@@ -65,6 +65,7 @@ BASE = TrainConfig(
     critic_norm="auto",
     ema_decay=0.0,
     conditional=False,  # unconditional: the labels of a set are used for evaluation only
+    clusters=0,  # no self-conditioning
     augment="",  # no differentiable augmentation
     augment_p="1.0",  # DiffAugment (Zhao et al. 2020): every augmentation on every sample
     log_every=50,

@@ -58,7 +58,7 @@ def snapshot(run: RunState, dataset: Any, paths: RunPaths) -> Snapshot:
     """
     fixed = torch.Generator().manual_seed(FIGURE_SEED)
     images = isinstance(dataset, ImageSet)
-    conditional = run.config.conditional
+    conditional = run.config.takes_classes()
     labels = columns = None
     if conditional and images:
         labels, columns = grid_classes(dataset.n_classes), GRID_COLUMNS

@@ -19,6 +19,8 @@ from torch import nn
 
 from gankit._random import seeded
 from gankit.data import ImageSet, make_data
+from gankit.data.clusters import kmeans
+from gankit.data.stacked import StackedMnist
 from gankit.errors import GankitError
 from gankit.lipschitz import spectral_normalize
 from gankit.models import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
@@ -69,6 +71,7 @@ class RunState:
     ada_signs: torch.Tensor = field(default_factory=lambda: torch.zeros(2))
     r_t: torch.Tensor = field(default_factory=lambda: torch.tensor(0.0))
     dist: Dist = SINGLE  # which process of how many (one, outside torchrun)
+    clusters: torch.Tensor | None = None  # self-conditioning: each image's k-means cluster
     saved_step: int | None = None  # the step of the newest checkpoint on disk, if any
 
 
@@ -79,11 +82,24 @@ def data_shape(dataset: Any) -> tuple[int, ...]:
 
 def classes_of(config: TrainConfig, dataset: Any) -> int:
     """How many classes ``config``'s networks are conditioned on: the data set's for a
-    conditional run, 0 otherwise.
+    conditional run, ``clusters`` for a self-conditioned one, 0 otherwise.
 
     Raises:
-        GankitError: a conditional run on a set without labels (or, for toy data, modes).
+        GankitError: a conditional run on a set without labels (or, for toy data, modes);
+            clusters of a set that is not a stored image set.
     """
+    if config.clusters > 0:
+        if not isinstance(dataset, ImageSet) or isinstance(dataset, StackedMnist):
+            raise GankitError(
+                f"clusters needs a stored image set (mnist5k, digits, folder:, npy:), not "
+                f"{config.data!r}"
+            )
+        if config.clusters > len(dataset.images):
+            raise GankitError(
+                f"clusters must be at most the number of images ({len(dataset.images)} in "
+                f"{config.data}), got {config.clusters}"
+            )
+        return config.clusters
     if not config.conditional:
         return 0
     classes = int(getattr(dataset, "n_classes", 0))
@@ -158,15 +174,25 @@ def _seeded_streams(seed: int, device: torch.device, rank: int = 0) -> dict[str,
 
 
 def new_run(
-    config: TrainConfig, hardware: Hardware, dist: Dist = SINGLE, *, dataset: Any = None
+    config: TrainConfig,
+    hardware: Hardware,
+    dist: Dist = SINGLE,
+    *,
+    dataset: Any = None,
+    clusters: torch.Tensor | None = None,
 ) -> RunState:
     """A fresh run: models initialised from ``config.seed``, optimisers, RNG streams; for
     process ``dist.rank`` of ``dist.world_size`` (models not yet wrapped: :func:`parallelize`).
 
     ``dataset`` is ``config.data`` already loaded (it sets the models' shapes); by default it
-    is loaded here.
+    is loaded here. A self-conditioned run (``clusters = K``) takes the image clusters of
+    ``clusters``, else finds them (``gankit.data.clusters.kmeans`` from ``config.seed``: the
+    same in every process).
     """
     dataset = make_data(config.data) if dataset is None else dataset
+    if config.clusters > 0 and clusters is None:
+        classes_of(config, dataset)  # a set that can be clustered
+        clusters = kmeans(dataset.images, config.clusters, config.seed)
     with seeded(config.seed):  # the weight initialisation, and the caller's RNG left alone
         generator, critic = build_models(config, data_shape(dataset), classes_of(config, dataset))
     generator.to(hardware.device)
@@ -194,6 +220,7 @@ def new_run(
         ada_signs=torch.zeros(2, device=hardware.device),
         r_t=torch.tensor(0.0, device=hardware.device),
         dist=dist,
+        clusters=clusters,
     )
 
 
@@ -229,6 +256,7 @@ def state_dict(run: RunState, epsilon_by_rank: list[torch.Tensor] | None = None)
         "epsilon_by_rank": epsilon_by_rank or [run.streams["epsilon"].get_state()],
         "world_size": run.dist.world_size,
         "augment": {"p": run.augment_p, "ada_signs": run.ada_signs, "r_t": run.r_t},
+        "clusters": run.clusters,
     }
 
 
@@ -248,7 +276,7 @@ def restore_run(
     starts a fresh one, seeded from its rank and the step. So the continuation is
     bit-identical only with the number of processes that wrote the checkpoint.
     """
-    run = new_run(config, hardware, dist, dataset=dataset)
+    run = new_run(config, hardware, dist, dataset=dataset, clusters=state.get("clusters"))
     run.generator.load_state_dict(state["generator"])
     run.critic.load_state_dict(state["critic"])
     if run.ema is not None and state.get("ema") is not None:

@@ -8,7 +8,8 @@ through ``gankit.training.objectives``, constraints from ``gankit.lipschitz``
 :func:`critic_input` (the configured augmentation, ``gankit.training.augment``). Host syncs
 (``.item()``) happen only on measured steps.
 
-A conditional run (``conditional = true``) draws each real batch with its labels; the
+A conditional run (``conditional = true``; or ``clusters = K``, whose classes are the image
+clusters) draws each real batch with its labels; the
 generator draws its samples of the same classes, the critic and its penalties score every
 image with its class (:class:`WithLabels`), and the generator step asks for the classes of
 the last critic batch.
@@ -157,7 +158,7 @@ def critic_steps(run: RunState, data: Any, n_steps: int, measure: bool) -> dict[
     out: dict[str, Any] = {}
     for index in range(n_steps):
         labels = None
-        if config.conditional:  # the same images as unconditional, with their classes
+        if config.takes_classes():  # the same images as unconditional, with their classes
             batch, labels = data.sample_labelled(config.batch_size, run.streams["data"])
             labels = labels.to(run.hardware.device)
         else:
