@@ -17,6 +17,7 @@ from gankit.data.clusters import _filled, kmeans, with_clusters, within_cluster_
 from gankit.errors import GankitError
 from gankit.runs import LABEL_SEED_OFFSET
 from gankit.training.configure import resolve
+from gankit.training.state import AUTO_CLUSTERS, AUTO_MIN_IMAGES, clusters_of, resolved_clusters
 from tests.conftest import straight_and_resumed
 
 DIGITS = {
@@ -110,11 +111,38 @@ def test_with_clusters_relabels_the_images_and_checks_their_number():
 # --- self-conditioned runs ------------------------------------------------------------------
 
 
+def test_auto_clusters_only_a_large_stored_image_set_and_only_the_default_recipe():
+    mnist, digits = make_data("mnist5k"), make_data("digits")
+    default = resolve(None, flag_values={"data": "mnist5k"})
+    assert default.clusters == "auto" and resolve("wgan-gp", {"data": "mnist5k"}).clusters == "0"
+    assert clusters_of(default, mnist) == AUTO_CLUSTERS == 50 and len(mnist.images) >= 5000
+    assert resolved_clusters(default, mnist).clusters == "50"
+    assert resolved_clusters(default, mnist).takes_classes() and not default.takes_classes()
+    small = resolve(None, flag_values={"data": "digits"})
+    assert len(digits.images) < AUTO_MIN_IMAGES and clusters_of(small, digits) == 0
+    stacked = resolve(None, flag_values={"data": "stackedmnist"})
+    assert clusters_of(stacked, make_data("stackedmnist")) == 0
+    labelled = resolve(None, flag_values={"data": "mnist5k", "conditional": True})
+    assert clusters_of(labelled, mnist) == 0  # the labels choose the classes
+    assert clusters_of(resolve(None, flag_values={"data": "ring"}), make_data("ring")) == 0
+    explicit = resolve(None, flag_values={"data": "digits", "clusters": 7})
+    assert explicit.clusters == "7" and clusters_of(explicit, digits) == 7
+
+
+def test_the_run_folder_records_the_resolved_count(tmp_path, capsys):
+    flags = ["--data", "digits", "--steps", "2", "--width", "8", "--quiet"]
+    assert main(["train", *flags, "--clusters", "3", "--out", str(tmp_path / "r")]) == 0
+    assert "on digits in 3 k-means clusters," in capsys.readouterr().err
+    assert 'clusters = "3"' in (tmp_path / "r" / "config.toml").read_text()
+    assert main(["train", *flags, "--out", str(tmp_path / "d")]) == 0  # auto: too few images
+    assert 'clusters = "0"' in (tmp_path / "d" / "config.toml").read_text()
+
+
 def test_a_self_conditioned_run_keeps_its_clusters_and_resumes_bit_identically(tmp_path):
     straight = resolve(None, {**DIGITS, "steps": 8, "ema_decay": 0.9})
     half = resolve(None, {**DIGITS, "steps": 4, "ema_decay": 0.9})
     a, b = straight_and_resumed(straight, half, tmp_path)
-    assert a["step"] == b["step"] == 8 and a["config"]["clusters"] == 4
+    assert a["step"] == b["step"] == 8 and a["config"]["clusters"] == "4"
     assert torch.equal(a["clusters"], kmeans(make_data("digits").images, 4, seed=0))
     assert torch.equal(a["clusters"], b["clusters"])
     for part in ("generator", "critic", "ema"):
@@ -152,8 +180,13 @@ def test_a_self_conditioned_run_samples_by_cluster_and_is_scored_as_unconditiona
 
 def test_bad_clusters_input_exits_2_with_one_line(tmp_path, capsys):
     cases = [
-        (["--data", "digits", "--clusters", "1"], "clusters must be 0 (off) or >= 2, got 1"),
-        (["--data", "digits", "--clusters", "-3"], "clusters must be 0 (off) or >= 2, got -3"),
+        (
+            ["--data", "digits", "--clusters", "1"],
+            "clusters must be 0 (off), >= 2 or auto, got '1'",
+        ),
+        (["--data", "digits", "--clusters", "-3"], "must be 0 (off), >= 2 or auto, got '-3'"),
+        (["--data", "digits", "--clusters", "many"], "must be 0 (off), >= 2 or auto, got 'many'"),
+        (["--data", "digits", "--clusters", "007"], "must be 0 (off), >= 2 or auto, got '007'"),
         (
             ["--data", "digits", "--clusters", "3", "--conditional"],
             "clusters and conditional both choose the classes",

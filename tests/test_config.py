@@ -242,11 +242,11 @@ def test_older_run_folders_were_unconditional():
 
 
 def test_older_run_folders_were_not_self_conditioned():
-    assert FORMAT_4_IMPLIED == {"clusters": 0}
+    assert FORMAT_4_IMPLIED == {"clusters": "0"}
     current = {**BASE.to_dict(), "recipe": "nsgan", "conditional": True}
     old = {k: v for k, v in current.items() if k != "clusters"}
     config = saved_config({"config_format": 4, **old}, "config.toml")
-    assert config.clusters == 0 and config.conditional and config.takes_classes()
+    assert config.clusters == "0" and config.conditional and config.takes_classes()
     with pytest.raises(GankitError, match="lacks clusters"):  # format 5 writes it
         saved_config({"config_format": 5, **old}, "config.toml")
 

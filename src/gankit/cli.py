@@ -298,7 +298,8 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         "npy:X.npy,labels=Y.npy, or a toy set with modes); then gankit sample --class K",
         "clusters": "self-conditioning: networks conditioned on K k-means clusters of the "
         "training images, found before training, no labels needed (Liu et al. 2020); 0: off; "
-        "then gankit sample --class K draws cluster K (docs/default-recipe.md)",
+        "auto (the default recipe on images): 50 on a stored set of at least 5,000 images, "
+        "else 0; then gankit sample --class K draws cluster K (docs/default-recipe.md)",
     }
     for name, kind in FIELDS.items():
         if name == "recipe":

@@ -121,7 +121,7 @@ def class_request(
                 "--conditional or --clusters"
             )
         return None
-    if config.clusters > 0:
+    if not config.conditional:  # self-conditioned: the classes are the image clusters
         if clusters is None:
             raise GankitError(f"run of {config.clusters} clusters: its checkpoint has none")
         dataset = with_clusters(dataset, clusters)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,9 @@ class TrainConfig:
     critic_norm: str  # auto: see gankit.training.state.critic_norm
     ema_decay: float  # EMA of the generator's weights; 0: none
     conditional: bool  # class-conditional networks, trained on the data's labels
-    clusters: int  # self-conditioning: networks conditioned on K k-means clusters; 0: off
+    # self-conditioning: networks conditioned on K k-means clusters of the images, "0" off,
+    # "auto" (resolved with the data when training starts: gankit.training.state.clusters_of)
+    clusters: str
     augment: str  # DiffAugment policy, comma-separated AUGMENTATIONS; "": off
     augment_p: str  # probability of each augmentation per sample, a number or "auto" (ADA)
     log_every: int
@@ -117,8 +120,9 @@ class TrainConfig:
 
     def takes_classes(self) -> bool:
         """True when the networks take a class: the data's labels (``conditional``) or the
-        k-means clusters of the images (``clusters``)."""
-        return self.conditional or self.clusters > 0
+        k-means clusters of the images (``clusters``, once resolved: ``auto`` is replaced by
+        a count when training starts)."""
+        return self.conditional or self.clusters not in ("0", "auto")
 
     def penalises_input_gradient(self) -> bool:
         """True when some penalty on the critic's input gradient is on (no batch norm then)."""
@@ -144,6 +148,12 @@ def coerce(name: str, value: Any) -> Any:
         (30, 1.0, True)
     """
     kind = FIELDS[name]
+    if name == "clusters" and not isinstance(value, bool):
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, str):
+            return value.strip().lower()
+        raise GankitError(f"clusters must be an integer or auto, got {value!r}")
     if name == "augment_p" and not isinstance(value, bool):
         with contextlib.suppress(TypeError, ValueError):  # a number as its text, else as given
             return repr(float(value))
@@ -218,9 +228,9 @@ def problems(config: TrainConfig) -> list[str]:
         found.append(f"keep_every must be >= 0, got {config.keep_every}")
     if config.seed < 0:
         found.append(f"seed must be >= 0, got {config.seed}")
-    if config.clusters < 0 or config.clusters == 1:
-        found.append(f"clusters must be 0 (off) or >= 2, got {config.clusters}")
-    if config.clusters > 0 and config.conditional:
+    if config.clusters != "auto" and not re.fullmatch(r"0|[2-9]|[1-9][0-9]+", config.clusters):
+        found.append(f"clusters must be 0 (off), >= 2 or auto, got {config.clusters!r}")
+    elif config.clusters not in ("0", "auto") and config.conditional:
         found.append(
             "clusters and conditional both choose the classes the networks take (k-means "
             "clusters or the data's labels): use one"

@@ -25,7 +25,7 @@ from gankit.training.hardware import Hardware, resolve_hardware
 from gankit.training.lock import refuse_if_in_use, run_lock
 from gankit.training.loop import TrainResult, train
 from gankit.training.snapshot import FigureWriter
-from gankit.training.state import classes_of
+from gankit.training.state import classes_of, resolved_clusters
 
 __all__ = ["resume_run", "start_run"]
 
@@ -54,6 +54,7 @@ def start_run(
     # made; the canonical spec is recorded.
     dataset = make_data(config.data)
     config = dataclasses.replace(config, data=dataset.spec)
+    config = resolved_clusters(config, dataset)  # clusters = auto: the count for this set
     classes_of(config, dataset)
     paths = RunPaths(out)
     if paths.root.exists() and not paths.root.is_dir():
@@ -72,8 +73,8 @@ def start_run(
         distributed.on_main(dist, refuse_a_used_folder)
         if dist.is_main:
             log(
-                f"gankit: {config.recipe} on {config.data}, {_budget(config)}, "
-                f"seed {config.seed}; {hardware.reason}{_sharing(config, dist)}"
+                f"gankit: {config.recipe} on {config.data}{_clustered(config)}, "
+                f"{_budget(config)}, seed {config.seed}; {hardware.reason}{_sharing(config, dist)}"
             )
         return train(config, paths.root, progress=progress, hardware=hardware, figures=figures)
 
@@ -136,6 +137,11 @@ def _require_steps_left(config: TrainConfig, step: int, root: Path, asked: str) 
             f"{root} is already at step {step}, and {asked} trains no further: "
             f"ask for more steps (the total, so more than {step})"
         )
+
+
+def _clustered(config: TrainConfig) -> str:
+    """The start line's note of a self-conditioned run's clusters ("" for none)."""
+    return "" if config.clusters == "0" else f" in {config.clusters} k-means clusters"
 
 
 def _budget(config: TrainConfig) -> str:

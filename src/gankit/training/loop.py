@@ -30,7 +30,14 @@ from gankit.training.hardware import Hardware, resolve_hardware
 from gankit.training.signals import StopSignals
 from gankit.training.sinks import Sinks
 from gankit.training.snapshot import FigureWriter, snapshot
-from gankit.training.state import RunState, new_run, parallelize, restore_run, state_dict
+from gankit.training.state import (
+    RunState,
+    new_run,
+    parallelize,
+    resolved_clusters,
+    restore_run,
+    state_dict,
+)
 from gankit.training.step import SCORES, check_finite, train_step
 
 __all__ = ["TrainResult", "train"]
@@ -68,6 +75,7 @@ def train(
     paths, dist = RunPaths(Path(run_dir)), distributed.current()
     config, hardware = _prepared(config, dist, hardware)
     dataset = make_data(config.data)
+    config = resolved_clusters(config, dataset)  # clusters = auto: the count for this set
     if dist.is_main:
         paths.root.mkdir(parents=True, exist_ok=True)
         write_toml(config, paths.config, _run_facts(config, hardware, dist))

@@ -42,7 +42,7 @@ FORMAT_2_IMPLIED: dict[str, Any] = {"augment": "", "augment_p": "1.0"}
 # Keys that formats 1 to 3 lack: conditional models came with format 4, unconditional before.
 FORMAT_3_IMPLIED: dict[str, Any] = {"conditional": False}
 # Keys that formats 1 to 4 lack: self-conditioning came with format 5.
-FORMAT_4_IMPLIED: dict[str, Any] = {"clusters": 0}
+FORMAT_4_IMPLIED: dict[str, Any] = {"clusters": "0"}
 FORMAT_1_UNTIL_TIME_LIMIT = 10**9  # format 1's step count for "until the time limit"
 
 

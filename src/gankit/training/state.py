@@ -11,6 +11,7 @@ continues bit-identically on the CPU.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,19 +32,27 @@ from gankit.training.distributed import SINGLE, Dist
 from gankit.training.hardware import Hardware
 
 __all__ = [
+    "AUTO_CLUSTERS",
+    "AUTO_MIN_IMAGES",
     "STREAMS",
     "RunState",
     "build_models",
     "classes_of",
+    "clusters_of",
     "critic_norm",
     "data_shape",
     "new_run",
     "parallelize",
+    "resolved_clusters",
     "restore_run",
     "state_dict",
 ]
 
 STREAMS = ("data", "noise", "epsilon", "augment")
+# clusters = auto: this many k-means clusters on a stored image set of at least
+# AUTO_MIN_IMAGES images (100 a cluster, as on mnist5k, where it was measured), else none.
+AUTO_CLUSTERS = 50
+AUTO_MIN_IMAGES = 5000
 CHECKPOINT_FORMAT = "gankit-checkpoint-1"
 
 
@@ -80,26 +89,51 @@ def data_shape(dataset: Any) -> tuple[int, ...]:
     return dataset.shape if isinstance(dataset, ImageSet) else (dataset.dim,)
 
 
+def clusters_of(config: TrainConfig, dataset: Any) -> int:
+    """How many k-means clusters of the images ``config``'s networks are conditioned on
+    (0: none): ``clusters``, or for ``auto`` :data:`AUTO_CLUSTERS` on a stored image set of
+    at least :data:`AUTO_MIN_IMAGES` images when the run is not ``conditional``, else 0.
+
+    Raises:
+        GankitError: clusters of a set that is not a stored image set, or more clusters
+            than images.
+    """
+    stored = isinstance(dataset, ImageSet) and not isinstance(dataset, StackedMnist)
+    if config.clusters == "auto":
+        large = stored and len(dataset.images) >= AUTO_MIN_IMAGES
+        return AUTO_CLUSTERS if large and not config.conditional else 0
+    k = int(config.clusters)
+    if k and not stored:
+        raise GankitError(
+            f"clusters needs a stored image set (mnist5k, digits, folder:, npy:), not "
+            f"{config.data!r}"
+        )
+    if k > len(getattr(dataset, "images", ())):
+        raise GankitError(
+            f"clusters must be at most the number of images ({len(dataset.images)} in "
+            f"{config.data}), got {k}"
+        )
+    return k
+
+
+def resolved_clusters(config: TrainConfig, dataset: Any) -> TrainConfig:
+    """``config`` with ``clusters = auto`` replaced by its count for ``dataset``
+    (:func:`clusters_of`), as the run folder records it."""
+    return dataclasses.replace(config, clusters=str(clusters_of(config, dataset)))
+
+
 def classes_of(config: TrainConfig, dataset: Any) -> int:
     """How many classes ``config``'s networks are conditioned on: the data set's for a
-    conditional run, ``clusters`` for a self-conditioned one, 0 otherwise.
+    conditional run, its clusters for a self-conditioned one (:func:`clusters_of`), 0
+    otherwise.
 
     Raises:
         GankitError: a conditional run on a set without labels (or, for toy data, modes);
             clusters of a set that is not a stored image set.
     """
-    if config.clusters > 0:
-        if not isinstance(dataset, ImageSet) or isinstance(dataset, StackedMnist):
-            raise GankitError(
-                f"clusters needs a stored image set (mnist5k, digits, folder:, npy:), not "
-                f"{config.data!r}"
-            )
-        if config.clusters > len(dataset.images):
-            raise GankitError(
-                f"clusters must be at most the number of images ({len(dataset.images)} in "
-                f"{config.data}), got {config.clusters}"
-            )
-        return config.clusters
+    clusters = clusters_of(config, dataset)
+    if clusters:
+        return clusters
     if not config.conditional:
         return 0
     classes = int(getattr(dataset, "n_classes", 0))
@@ -190,9 +224,9 @@ def new_run(
     same in every process).
     """
     dataset = make_data(config.data) if dataset is None else dataset
-    if config.clusters > 0 and clusters is None:
-        classes_of(config, dataset)  # a set that can be clustered
-        clusters = kmeans(dataset.images, config.clusters, config.seed)
+    count = clusters_of(config, dataset)
+    if count and clusters is None:
+        clusters = kmeans(dataset.images, count, config.seed)
     with seeded(config.seed):  # the weight initialisation, and the caller's RNG left alone
         generator, critic = build_models(config, data_shape(dataset), classes_of(config, dataset))
     generator.to(hardware.device)
