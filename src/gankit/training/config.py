@@ -287,7 +287,7 @@ def toml_text(config: TrainConfig, facts: dict[str, Any] | None = None) -> str:
         >>> from gankit.training.recipes import get_recipe
         >>> text = toml_text(get_recipe("wgan").toy)
         >>> text.splitlines()[1:3]
-        ['config_format = 4', 'recipe = "wgan"']
+        ['config_format = 5', 'recipe = "wgan"']
     """
     lines = ["# gankit run configuration, fully resolved (recipe < TOML < flags)"]
     lines += [f"# {key}: {value}" for key, value in (facts or {}).items()]
