@@ -19,18 +19,9 @@ from gankit.runs import LABEL_SEED_OFFSET
 from gankit.training.configure import resolve
 from gankit.training.state import AUTO_CLUSTERS, AUTO_MIN_IMAGES, clusters_of, resolved_clusters
 from tests.conftest import straight_and_resumed
+from tests.test_conditional import DIGITS as CONDITIONAL_DIGITS
 
-DIGITS = {
-    "data": "digits",
-    "width": 8,
-    "batch_size": 16,
-    "latent_dim": 8,
-    "precision": "fp32",
-    "device": "cpu",
-    "log_every": 2,
-    "sample_every": 4,
-    "clusters": 4,
-}
+DIGITS = {**CONDITIONAL_DIGITS, "conditional": False, "clusters": 4}  # small and fast
 
 
 def _blobs(sizes: list[int], seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
