@@ -1,6 +1,7 @@
-"""The shared-memory sum's own wait, without a process group: two threads stand in for two
-processes over one buffer (every sum must be the exact two-row sum, through the alternating
-buffers), and a wait on a process that has exited, or that never writes, fails quickly."""
+"""The shared-memory sum's own wait, without a process group: threads stand in for two or
+three processes over one buffer (every sum must be the exact sum in rank order, through the
+alternating buffers), and a wait on a process that has exited, or that never writes, fails
+quickly."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from gankit.training._shared_sum import PeerLost, SharedSum, _alive
 
 
 def _pair(numel: int, pids: list[int], timeout: float = 60.0) -> list[SharedSum]:
-    rows = torch.zeros(2, 2, numel)
-    counters = torch.zeros(2, dtype=torch.int64)
+    world = len(pids)
+    rows = torch.zeros(2, world, numel)
+    counters = torch.zeros(world, dtype=torch.int64)
     wait = timedelta(seconds=timeout)
-    return [SharedSum(rows, counters, pids, wait, rank) for rank in (0, 1)]
+    return [SharedSum(rows, counters, pids, wait, rank) for rank in range(world)]
 
 
 def _parts(seed: int, k: int) -> list[torch.Tensor]:
@@ -33,11 +35,12 @@ def _parts(seed: int, k: int) -> list[torch.Tensor]:
     return [torch.randn(1 + (k * 7) % 40, generator=generator), matrix]
 
 
-def test_two_waiters_get_every_mean_exactly():
-    sums = _pair(64, [os.getpid()] * 2)
+@pytest.mark.parametrize("world", [2, 3])
+def test_waiters_get_every_mean_exactly_in_rank_order(world):
+    sums = _pair(64, [os.getpid()] * world)
     rounds = 40
-    inputs = [[_parts(2 * k + r, k) for k in range(rounds)] for r in (0, 1)]
-    outputs: list[list[list[torch.Tensor]]] = [[], []]
+    inputs = [[_parts(world * k + r, k) for k in range(rounds)] for r in range(world)]
+    outputs: list[list[list[torch.Tensor]]] = [[] for _ in range(world)]
     errors: list[BaseException] = []
 
     def worker(rank: int) -> None:
@@ -46,25 +49,29 @@ def test_two_waiters_get_every_mean_exactly():
                 tensors = [
                     t.clone() if t.is_contiguous() else t.t().clone().t() for t in inputs[rank][k]
                 ]
-                sums[rank].sum_(tensors, divisor=2)
+                sums[rank].sum_(tensors, divisor=world)
                 outputs[rank].append(tensors)
                 if rank == 1 and k % 5 == 0:
-                    time.sleep(0.003)  # one side late now and then: the other must wait
+                    time.sleep(0.003)  # one side late now and then: the others must wait
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=worker, args=(rank,)) for rank in (0, 1)]
+    threads = [threading.Thread(target=worker, args=(rank,)) for rank in range(world)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
     assert not errors and all(len(out) == rounds for out in outputs)
     for k in range(rounds):
-        for index, (a, b) in enumerate(zip(inputs[0][k], inputs[1][k], strict=True)):
-            expected = (a + b) / 2
-            for rank in (0, 1):
+        for index in range(len(inputs[0][k])):
+            parts = [inputs[rank][k][index] for rank in range(world)]
+            expected = parts[0] + parts[1]  # rank order: ((a + b) + c) / 3, not a + (b + c)
+            for part in parts[2:]:
+                expected = expected + part
+            expected = expected / world
+            for rank in range(world):
                 got = outputs[rank][k][index]
-                assert torch.equal(got, expected) and got.stride() == a.stride()
+                assert torch.equal(got, expected) and got.stride() == parts[0].stride()
 
 
 def _exited_pid() -> int:
